@@ -1,0 +1,117 @@
+"""``tdsnn analyze CHECKPOINT [--compare OTHER] --out DIR``: the full analysis report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tdsnn_core.analysis.robustness import DEFAULT_STRENGTHS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``analyze`` command on the ``tdsnn`` parser's subparsers."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="maps, lesions, temporal dynamics and robustness of a checkpoint",
+        description="Compute every analysis of a checkpoint (optionally compared with another) "
+        "and write metrics.json, PNG figures and index.html to --out.",
+    )
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="OTHER_CHECKPOINT",
+        help="a second checkpoint, shown side by side with a differences table",
+    )
+    p.add_argument("--out", type=Path, required=True, help="report folder to write")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="labelled data: fashion_mnist, imagefolder or "
+        "gratings (default: the checkpoint's training data)",
+    )
+    p.add_argument("--root", default=None, help="data folder (default: the training config's)")
+    p.add_argument("--subset", type=int, default=256, help="labelled test images used")
+    p.add_argument(
+        "--probes",
+        default=None,
+        metavar="DIR",
+        help="category probe folder, one "
+        "subfolder per category (default: the built-in stand-in probe set)",
+    )
+    p.add_argument("--probes-per-category", type=int, default=40)
+    p.add_argument("--v1-layer", default=None, help="orientation-map layer (default: first V1)")
+    p.add_argument("--it-layer", default=None, help="category-map layer (default: last IT)")
+    p.add_argument("--orientations", type=int, default=8, help="grating orientations")
+    p.add_argument(
+        "--timesteps",
+        type=int,
+        nargs="+",
+        default=None,
+        help="inference T values for accuracy/entropy vs T (default: 1, T/2, T, 2T)",
+    )
+    p.add_argument(
+        "--lesion-radius",
+        type=float,
+        default=0.15,
+        help="lesion radius as a fraction of the IT sheet edge",
+    )
+    p.add_argument("--robustness-subset", type=int, default=128)
+    for name, strengths in DEFAULT_STRENGTHS.items():
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=float,
+            nargs="+",
+            default=list(strengths),
+            metavar="S",
+            help=f"{name} strengths",
+        )
+    p.add_argument("--fisher-images", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_analyze)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Handler of ``tdsnn analyze``: analyse, write the report, print where it is."""
+    from tdsnn_core.analysis.report import AnalysisSettings, analyze_checkpoint, write_report
+    from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.training.distributed import resolve_device
+
+    settings = AnalysisSettings(
+        data=args.data,
+        root=args.root,
+        subset=args.subset,
+        probe_root=args.probes,
+        probes_per_category=args.probes_per_category,
+        v1_layer=args.v1_layer,
+        it_layer=args.it_layer,
+        n_orientations=args.orientations,
+        timesteps=tuple(args.timesteps) if args.timesteps else None,
+        lesion_radius_fraction=args.lesion_radius,
+        robustness={name: tuple(getattr(args, name)) for name in DEFAULT_STRENGTHS},
+        robustness_subset=args.robustness_subset,
+        fisher_images=args.fisher_images,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    device = resolve_device(args.device)
+    paths = [args.checkpoint] + ([args.compare] if args.compare else [])
+    labels = [p.stem for p in paths]
+    if len(set(labels)) < len(labels):
+        labels = [f"{tag}: {label}" for tag, label in zip("AB", labels, strict=False)]
+    results = [
+        analyze_checkpoint(
+            load_checkpoint(path, device), settings, label=label, progress=not args.no_progress
+        )
+        for path, label in zip(paths, labels, strict=True)
+    ]
+    index = write_report(results, args.out)
+    for result in results:
+        for part, message in result.errors.items():
+            print(f"{result.label}: {part} not computed: {message}")
+    print(f"wrote {index}")
+    return 0

@@ -1,0 +1,268 @@
+"""Report figures: one PNG per topic, models side by side (maps) or overlaid (curves).
+
+Figures are drawn on ``matplotlib.figure.Figure`` objects rendered by the Agg canvas, so no
+pyplot state or GUI backend is involved.
+
+Each ``draw_*`` function takes the analyses to show and the output path, and returns False
+(writing nothing) when no analysis has that part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from tdsnn_core.analysis.report import ModelAnalysis
+
+PANEL = 4.0  # inches per panel side
+
+
+def _save(fig: Figure, path: Path) -> bool:
+    fig.savefig(path, dpi=90)
+    return True
+
+
+def _panels(rows: int, cols: int) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(PANEL * cols, PANEL * rows), layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False)
+
+
+def draw_orientation(results: list[ModelAnalysis], path: Path) -> bool:
+    """Preferred orientation of the analysed V1 units on the sheet, pinwheels marked."""
+    shown = [r for r in results if r.orientation is not None]
+    if not shown:
+        return False
+    fig, axes = _panels(1, len(shown))
+    for ax, r in zip(axes[0], shown, strict=True):
+        om = r.orientation
+        xy = om.positions[om.analysed]
+        dots = ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            c=om.tuning.preferred_orientation_deg[om.analysed],
+            cmap="hsv",
+            vmin=0,
+            vmax=180,
+            s=6,
+        )
+        centres, signs = om.pinwheels.centres_mm, om.pinwheels.signs
+        ax.scatter(
+            centres[:, 0],
+            centres[:, 1],
+            c=np.where(signs > 0, "white", "black"),
+            edgecolors="k",
+            marker="o",
+            s=40,
+            label="pinwheels",
+        )
+        ax.set(
+            title=f"{r.label}: {om.pinwheels.count} pinwheels, {om.pinwheels.density:.2f}/hc²",
+            xlabel="x (mm)",
+            ylabel="y (mm)",
+            aspect="equal",
+        )
+        fig.colorbar(dots, ax=ax, label="preferred orientation (deg)")
+    return _save(fig, path)
+
+
+def draw_smoothness(results: list[ModelAnalysis], path: Path) -> bool:
+    """Mean orientation difference vs cortical distance (per-sample curves faint)."""
+    shown = [r for r in results if r.orientation is not None]
+    if not shown:
+        return False
+    fig, axes = _panels(1, 1)
+    ax = axes[0, 0]
+    for i, r in enumerate(shown):
+        s, colour = r.orientation.smoothness, f"C{i}"
+        ax.plot(s.bin_centres, s.curves.T, color=colour, alpha=0.15, lw=0.8)
+        ax.plot(
+            s.bin_centres,
+            s.mean_curve,
+            "o-",
+            color=colour,
+            label=f"{r.label} (smoothness {s.score:.2f})",
+        )
+    ax.set(
+        xlabel="cortical distance (mm)",
+        ylabel="|Δ preferred orientation| (deg)",
+        title="V1 orientation smoothness",
+    )
+    ax.legend()
+    return _save(fig, path)
+
+
+def draw_category_maps(results: list[ModelAnalysis], path: Path) -> bool:
+    """Smoothed t-map per category (rows: models), patch outlines in black."""
+    shown = [r for r in results if r.categories is not None]
+    if not shown:
+        return False
+    cols = max(len(r.categories.categories) for r in shown)
+    fig, axes = _panels(len(shown), cols)
+    for row, r in zip(axes, shown, strict=True):
+        cm = r.categories
+        for ax in row[len(cm.categories) :]:
+            ax.axis("off")
+        for ax, name in zip(row, cm.categories, strict=False):
+            t_map, patches = cm.t_maps[name], cm.patches[name]
+            limit = max(float(np.abs(t_map.values).max()), 1e-6)
+            image = ax.imshow(
+                t_map.values,
+                origin="lower",
+                extent=t_map.grid.extent,
+                cmap="RdBu_r",
+                vmin=-limit,
+                vmax=limit,
+            )
+            for mask in patches.masks:
+                ax.contour(
+                    t_map.grid.x_centres,
+                    t_map.grid.y_centres,
+                    mask.astype(float),
+                    levels=[0.5],
+                    colors="k",
+                    linewidths=1,
+                )
+            ax.set(title=f"{r.label}: {name} ({patches.count} patches)", xlabel="x (mm)")
+            fig.colorbar(image, ax=ax, label="t", shrink=0.8)
+    return _save(fig, path)
+
+
+def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:
+    """Left: accuracy lost on the targeted category, lesion vs random control. Right: the
+    radius sweep (targeted category and mean of the others, with controls)."""
+    shown = [r for r in results if r.lesions is not None]
+    if not shown:
+        return False
+    fig, axes = _panels(len(shown), 2)
+    for (bars, sweep), r in zip(axes, shown, strict=True):
+        names = list(r.lesions)
+        x = np.arange(len(names))
+        target = [r.lesions[n].deficit[i] for i, n in enumerate(names)]
+        control = [r.lesions[n].control_deficit[i] for i, n in enumerate(names)]
+        bars.bar(x - 0.2, target, 0.4, label="disc lesion")
+        bars.bar(x + 0.2, control, 0.4, label="random control", color="grey")
+        bars.set_xticks(x, names, rotation=30)
+        bars.set(
+            ylabel="accuracy lost on the targeted category",
+            title=f"{r.label}: lesions centred on each category",
+        )
+        bars.legend()
+        k = names.index(r.sweep_category)
+        radii = [e.radius_mm for e in r.sweep]
+        for key, style in (("deficit", "-"), ("control_deficit", "--")):
+            lost = np.array([getattr(e, key) for e in r.sweep])
+            kind = "lesion" if key == "deficit" else "control"
+            sweep.plot(
+                radii, lost[:, k], "o" + style, color="C3", label=f"{r.sweep_category} ({kind})"
+            )
+            sweep.plot(
+                radii,
+                np.delete(lost, k, axis=1).mean(1),
+                "o" + style,
+                color="C0",
+                label=f"other categories ({kind})",
+            )
+        sweep.set(
+            xlabel="lesion radius (mm)",
+            ylabel="accuracy lost",
+            title=f"{r.label}: sweep centred on {r.sweep_category}",
+        )
+        sweep.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
+    """Accuracy vs inference T, entropy vs T per layer, rate per timestep, Fisher per step."""
+    if not any(r.temporal is not None or r.fisher is not None for r in results):
+        return False
+    fig, axes = _panels(1, 4)
+    accuracy, entropy, rates, fisher = axes[0]
+    for i, r in enumerate(results):
+        style = ("-", "--")[i]
+        if r.temporal is not None:
+            steps = [s.timesteps for s in r.temporal]
+            accuracy.plot(steps, [s.accuracy for s in r.temporal], "o" + style, label=r.label)
+            own = next(
+                (s for s in r.temporal if s.timesteps == r.checkpoint.model.timesteps),
+                r.temporal[-1],
+            )
+            for j, layer in enumerate(own.entropy_bits):
+                entropy.plot(
+                    steps,
+                    [s.entropy_bits[layer] for s in r.temporal],
+                    style,
+                    color=f"C{j}",
+                    label=f"{r.label} {layer}",
+                )
+                rates.plot(
+                    np.arange(1, own.timesteps + 1),
+                    own.rate_per_step[layer],
+                    style,
+                    color=f"C{j}",
+                    label=f"{r.label} {layer}",
+                )
+        if r.fisher is not None:
+            fisher.plot(np.arange(1, len(r.fisher) + 1), r.fisher, "o" + style, label=r.label)
+    accuracy.set(xlabel="inference timesteps T", ylabel="accuracy (%)", title="accuracy vs T")
+    entropy.set(xlabel="inference timesteps T", ylabel="bits", title="spike-train entropy")
+    rates.set(xlabel="timestep", ylabel="spikes per unit per step", title="firing rate")
+    fisher.set(xlabel="timestep t", ylabel="I_t", title="Fisher information", yscale="log")
+    for ax in axes[0]:
+        if ax.has_data():
+            ax.legend(fontsize=6)
+    return _save(fig, path)
+
+
+def draw_synchrony(results: list[ModelAnalysis], path: Path) -> bool:
+    """Mean r_CCG of unit pairs vs cortical distance."""
+    shown = [r for r in results if r.synchrony is not None]
+    if not shown:
+        return False
+    fig, axes = _panels(1, 1)
+    for r in shown:
+        curve = r.synchrony
+        axes[0, 0].plot(curve.bin_centres, curve.mean_r, "o-", label=f"{r.label} {curve.layer}")
+    axes[0, 0].set(
+        xlabel="cortical distance (mm)", ylabel="mean r_CCG", title="synchrony vs distance"
+    )
+    axes[0, 0].legend()
+    return _save(fig, path)
+
+
+def draw_robustness(results: list[ModelAnalysis], path: Path) -> bool:
+    """Accuracy vs perturbation strength, one panel per perturbation."""
+    shown = [r for r in results if r.robustness is not None]
+    if not shown:
+        return False
+    names = list(shown[0].robustness)
+    fig, axes = _panels(1, len(names))
+    for ax, name in zip(axes[0], names, strict=True):
+        for r in shown:
+            strengths, accuracy = zip(*r.robustness[name], strict=True)
+            ax.plot(strengths, accuracy, "o-", label=r.label)
+        ax.set(xlabel="strength", ylabel="accuracy (%)", title=name.replace("_", " "))
+        ax.legend()
+    return _save(fig, path)
+
+
+FIGURES: dict[str, tuple[str, Callable[[list[ModelAnalysis], Path], bool]]] = {
+    "Orientation map (V1) with pinwheels": ("orientation_map.png", draw_orientation),
+    "Smoothness curves": ("smoothness.png", draw_smoothness),
+    "Category t-maps (IT) with patch outlines": ("category_maps.png", draw_category_maps),
+    "Lesions vs random control": ("lesions.png", draw_lesions),
+    "Temporal dynamics": ("temporal.png", draw_temporal),
+    "Synchrony vs cortical distance": ("synchrony.png", draw_synchrony),
+    "Robustness": ("robustness.png", draw_robustness),
+}
+
+
+def draw_all(results: list[ModelAnalysis], out_dir: Path) -> dict[str, str]:
+    """Draw every figure that has data; returns {caption: file name} of those written."""
+    return {
+        caption: name for caption, (name, draw) in FIGURES.items() if draw(results, out_dir / name)
+    }

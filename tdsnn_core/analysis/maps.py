@@ -1,0 +1,173 @@
+"""Layer-level maps: a V1 orientation map (tuning, smoothness, pinwheels) and IT category
+maps (t-values, smoothed t-maps, patches, overlaps), from recorded firing rates."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from tdsnn_core.analysis.category import (
+    Patches,
+    TMap,
+    find_patches,
+    smoothed_t_map,
+    t_map_correlation,
+    welch_t_by_category,
+)
+from tdsnn_core.analysis.pinwheels import DEFAULT_HYPERCOLUMN_WIDTH_MM, Pinwheels, detect_pinwheels
+from tdsnn_core.analysis.smoothness import (
+    Smoothness,
+    category_distance_bin_edges,
+    map_smoothness,
+    v1_distance_bin_edges,
+)
+from tdsnn_core.analysis.stimuli import GratingSet
+from tdsnn_core.analysis.tuning import GratingTuning, grating_tuning, top_fraction_mask
+
+
+@dataclass(frozen=True)
+class OrientationMap:
+    """Tuning of every unit, the analysed units (top fraction by tuning range among the
+    responsive ones), their smoothness and the pinwheels of their map."""
+
+    positions: np.ndarray
+    tuning: GratingTuning
+    analysed: np.ndarray
+    smoothness: Smoothness
+    pinwheels: Pinwheels
+
+
+def orientation_map(
+    positions: np.ndarray,
+    rates: np.ndarray,
+    gratings: GratingSet,
+    *,
+    sheet_edge_mm: float | None = None,
+    hypercolumn_width_mm: float = DEFAULT_HYPERCOLUMN_WIDTH_MM,
+    top_fraction: float = 0.25,
+    n_samples: int = 20,
+    sample_size: int = 1000,
+    seed: int = 0,
+) -> OrientationMap:
+    """Orientation map of a layer from its rates [n_gratings, N] to ``gratings``.
+
+    Raises ValueError when fewer than 2 units respond to any grating (nothing to map).
+    """
+    tuning = grating_tuning(
+        gratings.responses(rates), gratings.orientations_deg, gratings.frequencies
+    )
+    responsive = np.flatnonzero(tuning.responsive)
+    if len(responsive) < 2:
+        raise ValueError(
+            f"only {len(responsive)} of {len(tuning.responsive)} units respond to the gratings: "
+            "no orientation map (is the model trained? try more contrast or timesteps)"
+        )
+    analysed = np.zeros(len(tuning.responsive), dtype=bool)
+    analysed[responsive[top_fraction_mask(tuning.orientation_range[responsive], top_fraction)]] = (
+        True
+    )
+    analysed_positions = positions[analysed]
+    preferences = tuning.preferred_orientation_deg[analysed]
+    smoothness = map_smoothness(
+        analysed_positions,
+        preferences,
+        v1_distance_bin_edges(hypercolumn_width_mm),
+        n_samples=n_samples,
+        sample_size=sample_size,
+        seed=seed,
+    )
+    pinwheels = detect_pinwheels(
+        analysed_positions,
+        preferences,
+        hypercolumn_width_mm=hypercolumn_width_mm,
+        sheet_edge_mm=sheet_edge_mm,
+    )
+    return OrientationMap(positions, tuning, analysed, smoothness, pinwheels)
+
+
+@dataclass(frozen=True)
+class CategoryMaps:
+    """Per category: unit t-values [N], smoothed t-map, patches and t-value smoothness;
+    ``overlaps`` maps "a-b" to the Pearson correlation of the two t-maps (None where a
+    map is constant)."""
+
+    positions: np.ndarray
+    categories: tuple[str, ...]
+    t_values: dict[str, np.ndarray]
+    t_maps: dict[str, TMap]
+    patches: dict[str, Patches]
+    smoothness: dict[str, Smoothness]
+    overlaps: dict[str, float | None]
+
+
+def category_maps(
+    positions: np.ndarray,
+    rates: np.ndarray,
+    labels: np.ndarray,
+    categories: tuple[str, ...],
+    *,
+    sigma_mm: float = 2.4,
+    t_threshold: float = 2.0,
+    cells_per_side: int = 100,
+    n_samples: int = 20,
+    sample_size: int = 1000,
+    seed: int = 0,
+) -> CategoryMaps:
+    """Category selectivity maps of a layer from its rates [n_images, N] to labelled probes.
+
+    Raises ValueError for fewer than 2 categories or when no unit responds to any probe.
+    """
+    if len(np.unique(labels)) < 2:
+        raise ValueError("category maps need probes of at least 2 categories (t is one vs rest)")
+    rates = np.asarray(rates, dtype=float)
+    if not np.any(rates > 0):
+        raise ValueError("no unit of the layer responds to any probe image: no category map")
+    t_by_label = welch_t_by_category(rates, labels)
+    t_values = {categories[int(label)]: t for label, t in t_by_label.items()}
+    t_maps = {
+        name: smoothed_t_map(positions, t, sigma_mm=sigma_mm, cells_per_side=cells_per_side)
+        for name, t in t_values.items()
+    }
+    edges = category_distance_bin_edges()
+    return CategoryMaps(
+        positions=positions,
+        categories=tuple(t_values),
+        t_values=t_values,
+        t_maps=t_maps,
+        patches={name: find_patches(m, t_threshold=t_threshold) for name, m in t_maps.items()},
+        smoothness={
+            name: map_smoothness(
+                positions,
+                t,
+                edges,
+                circular_period=None,
+                n_samples=n_samples,
+                sample_size=sample_size,
+                seed=seed,
+            )
+            for name, t in t_values.items()
+        },
+        overlaps={
+            f"{a}-{b}": _correlation_or_none(t_maps[a], t_maps[b])
+            for a, b in itertools.combinations(t_values, 2)
+        },
+    )
+
+
+def _correlation_or_none(map_a: TMap, map_b: TMap) -> float | None:
+    if np.ptp(map_a.values) == 0 or np.ptp(map_b.values) == 0:
+        return None
+    return t_map_correlation(map_a, map_b)
+
+
+def selectivity_peak(maps: CategoryMaps, category: str) -> np.ndarray:
+    """Centre (x, y) in mm of a category's selective region: the centroid of its largest
+    patch, else the peak of its t-map."""
+    patches = maps.patches[category]
+    if patches.count:
+        return patches.centroids_mm[int(np.argmax(patches.areas_mm2))]
+    t_map = maps.t_maps[category]
+    iy, ix = np.unravel_index(np.argmax(t_map.values), t_map.values.shape)
+    return np.array([t_map.grid.x_centres[ix], t_map.grid.y_centres[iy]])

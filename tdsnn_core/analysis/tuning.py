@@ -1,0 +1,117 @@
+"""Grating tuning: preferred orientation and spatial frequency, selectivity, tuning range.
+
+Responses are mean firing rates (non-negative) to full-field gratings, shaped
+[n_orientations, n_spatial_frequencies, n_phases, N]. Tuning curves are marginal means:
+the orientation curve averages over spatial frequencies and phases, and vice versa.
+Silent units (all responses 0) get preference 0 and selectivity 0 rather than NaN;
+``GratingTuning.responsive`` marks the units whose preferences mean something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GratingTuning:
+    """Per-unit tuning summary, each field [N]."""
+
+    preferred_orientation_deg: np.ndarray
+    orientation_selectivity: np.ndarray
+    preferred_spatial_frequency: np.ndarray
+    orientation_range: np.ndarray
+    responsive: np.ndarray
+
+
+def _as_grating_responses(responses: np.ndarray) -> np.ndarray:
+    responses = np.asarray(responses, dtype=float)
+    if responses.ndim != 4:
+        raise ValueError(
+            "responses must be [n_orientations, n_spatial_frequencies, n_phases, N], "
+            f"got {responses.shape}"
+        )
+    if np.any(responses < 0):
+        raise ValueError("responses must be non-negative firing rates")
+    return responses
+
+
+def orientation_curves(responses: np.ndarray) -> np.ndarray:
+    """Orientation tuning curves [n_orientations, N]: mean over spatial frequency and phase."""
+    return _as_grating_responses(responses).mean(axis=(1, 2))
+
+
+def spatial_frequency_curves(responses: np.ndarray) -> np.ndarray:
+    """Spatial-frequency tuning curves [n_spatial_frequencies, N]: mean over orientation and
+    phase."""
+    return _as_grating_responses(responses).mean(axis=(0, 2))
+
+
+def _doubled_angle_resultant(curves: np.ndarray, orientations_deg: np.ndarray) -> np.ndarray:
+    orientations_deg = np.asarray(orientations_deg, dtype=float)
+    if orientations_deg.shape != curves.shape[:1]:
+        raise ValueError("need one orientation per row of the tuning curves")
+    return np.exp(2j * np.deg2rad(orientations_deg)) @ curves
+
+
+def preferred_orientation(curves: np.ndarray, orientations_deg: np.ndarray) -> np.ndarray:
+    """Vector-mean preferred orientation in [0, 180) degrees, [N] (0 for silent units).
+
+    ``curves`` is [n_orientations, N]; orientations should be evenly spaced over [0, 180).
+    """
+    resultant = _doubled_angle_resultant(curves, orientations_deg)
+    return np.rad2deg(np.angle(resultant) / 2) % 180.0
+
+
+def orientation_selectivity_index(curves: np.ndarray, orientations_deg: np.ndarray) -> np.ndarray:
+    """OSI = 1 - circular variance = |sum r exp(2i theta)| / sum r, in [0, 1] (0 if silent)."""
+    resultant = np.abs(_doubled_angle_resultant(curves, orientations_deg))
+    total = curves.sum(axis=0)
+    return np.divide(resultant, total, out=np.zeros_like(total), where=total > 0)
+
+
+def preferred_value(curves: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The value (spatial frequency, colour, ...) at each curve's peak, [N] (0 if silent)."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != curves.shape[:1]:
+        raise ValueError("need one value per row of the tuning curves")
+    return np.where(curves.max(axis=0) > 0, values[np.argmax(curves, axis=0)], 0.0)
+
+
+def tuning_range(curves: np.ndarray) -> np.ndarray:
+    """Peak-to-peak of each tuning curve (max - min), [N]."""
+    return np.ptp(curves, axis=0)
+
+
+def top_fraction_mask(values: np.ndarray, fraction: float = 0.25) -> np.ndarray:
+    """Boolean mask of the round(fraction * N) units (at least 1) with the largest ``values``.
+
+    TDANN analyses the top 25 % of units by orientation tuning range; ties are broken by
+    unit order.
+    """
+    values = np.asarray(values, dtype=float)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("values must be a non-empty 1-D array")
+    n_kept = max(1, round(fraction * values.size))
+    mask = np.zeros(values.size, dtype=bool)
+    mask[np.argsort(-values, kind="stable")[:n_kept]] = True
+    return mask
+
+
+def grating_tuning(
+    responses: np.ndarray, orientations_deg: np.ndarray, spatial_frequencies: np.ndarray
+) -> GratingTuning:
+    """Preferences, OSI and orientation tuning range of every unit from grating responses."""
+    by_orientation = orientation_curves(responses)
+    return GratingTuning(
+        preferred_orientation_deg=preferred_orientation(by_orientation, orientations_deg),
+        orientation_selectivity=orientation_selectivity_index(by_orientation, orientations_deg),
+        preferred_spatial_frequency=preferred_value(
+            spatial_frequency_curves(responses), spatial_frequencies
+        ),
+        orientation_range=tuning_range(by_orientation),
+        responsive=by_orientation.sum(axis=0) > 0,
+    )

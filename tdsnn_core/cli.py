@@ -1,0 +1,185 @@
+"""The ``tdsnn`` command: train, eval, positions optimize, models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tdsnn_core.analysis.command import add_parser as add_analyze_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    from tdsnn_core.errors import USER_ERRORS
+
+    try:
+        return args.handler(args) or 0
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tdsnn", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("--config", type=Path, help="YAML config (see configs/)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.safetensors")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("eval", help="top-1 / top-5 accuracy of a checkpoint")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument(
+        "--data",
+        default=None,
+        help="fashion_mnist, imagefolder or gratings (default: the checkpoint's training data)",
+    )
+    p.add_argument("--root", default=None, help="data folder (default: the training config's)")
+    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.add_argument("--subset", type=int, default=None, help="evaluate the first N items only")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--timesteps", type=int, default=None, help="inference T (default: model's)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(handler=_eval)
+
+    add_analyze_parser(sub)
+
+    p = sub.add_parser("models", help="list the registered models")
+    p.set_defaults(handler=_models)
+
+    positions = sub.add_parser("positions", help="cortical sheet positions").add_subparsers(
+        metavar="ACTION"
+    )
+    p = positions.add_parser("optimize", help="pre-optimise positions by swaps (method.md)")
+    p.add_argument("checkpoint", type=Path, help="auxiliary (non-topographic) checkpoint")
+    p.add_argument("--out", type=Path, required=True, help="positions file to write")
+    p.add_argument("--layers", nargs="*", default=None, help="layers (default: all)")
+    p.add_argument("--neighborhoods", type=int, default=2000)
+    p.add_argument("--max-units", type=int, default=500)
+    p.add_argument("--rounds", type=int, default=25, help="swap rounds per neighbourhood")
+    p.add_argument("--candidates", type=int, default=20, help="pairs scored per round")
+    p.add_argument(
+        "--width-scale", type=float, default=1.0, help="multiplies each area's neighbourhood width"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_optimize_positions)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tdsnn_core.config import load_config
+    from tdsnn_core.training import train
+
+    config = load_config(args.config, args.overrides)
+    metrics = train(config, resume=args.resume, progress=not args.no_progress)
+    if metrics:
+        print(
+            f"done: epoch {metrics['epoch']}  top-1 {metrics['eval_top1']:.2f} %  "
+            f"top-5 {metrics['eval_top5']:.2f} %  -> {config.run.out_dir}"
+        )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from torch.utils.data import DataLoader
+
+    from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.data import build_dataset
+    from tdsnn_core.training.distributed import DistContext, resolve_device
+    from tdsnn_core.training.evaluate import evaluate
+
+    device = resolve_device(args.device)
+    ckpt = load_checkpoint(args.checkpoint, device)
+    data_cfg = ckpt.meta.get("train_config", {}).get("data", {})
+    kind = args.data or data_cfg.get("kind", "fashion_mnist")
+    root = args.root if args.root is not None else (data_cfg.get("root") if not args.data else None)
+    spec = ckpt.model.config
+    dataset = build_dataset(
+        kind,
+        root,
+        args.split,
+        input_size=spec["input_size"],
+        channels=spec["in_channels"],
+        num_classes=spec["num_classes"],
+        subset=args.subset,
+    )
+    loader = DataLoader(dataset, batch_size=args.batch_size)
+    ctx = DistContext(0, 1, 0, device)
+    metrics = evaluate(ckpt.model, loader, ctx, timesteps=args.timesteps)
+    print(
+        f"{args.checkpoint}: {kind} {args.split} ({len(dataset)} images)  "
+        f"top-1 {metrics['top1']:.2f} %  top-5 {metrics['top5']:.2f} %"
+    )
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from tdsnn_core.models import list_models
+
+    print("\n".join(list_models()))
+    return 0
+
+
+def _optimize_positions(args: argparse.Namespace) -> int:
+    from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.data.gratings import default_frequencies, grating_bank
+    from tdsnn_core.recording import record_rates
+    from tdsnn_core.sheets import save_sheets
+    from tdsnn_core.sheets.swap_optimize import SwapSettings, optimize_positions
+
+    ckpt = load_checkpoint(args.checkpoint)
+    spec = ckpt.model.config
+    size = spec["input_size"]
+    images, _ = grating_bank(
+        size,
+        np.arange(0, 180, 180 / 8),
+        default_frequencies(size),
+        [0, 90, 180, 270],
+        channels=spec["in_channels"],
+    )
+    layers = args.layers or list(ckpt.sheets)
+    rates = record_rates(ckpt.model, images, layers, progress=True)
+    settings = SwapSettings(
+        args.neighborhoods, args.max_units, args.rounds, args.candidates, args.width_scale
+    )
+    sheets = dict(ckpt.sheets)
+    for i, layer in enumerate(layers):
+        sheet = sheets[layer]
+        result = optimize_positions(
+            rates[layer],
+            sheet.positions,
+            sheet.neighborhood_width_mm,
+            settings,
+            seed=args.seed + i,
+            label=layer,
+        )
+        sheets[layer] = sheet.with_positions(result.positions)
+        print(
+            f"{layer} ({sheet.area}): spatial loss {result.loss_before:.4f} -> "
+            f"{result.loss_after:.4f} ({result.swaps} swaps)"
+        )
+    save_sheets(args.out, sheets)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

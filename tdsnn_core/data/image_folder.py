@@ -1,0 +1,37 @@
+"""ImageNet-style folders: ``root/train/<class>/*.jpg`` and ``root/val/<class>/*.jpg``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torchvision import datasets, transforms
+
+from tdsnn_core.data.fashion_mnist import DataNotFoundError
+
+SPLIT_FOLDERS = {"train": "train", "test": "val"}
+
+
+def image_folder(
+    root: str | Path | None, split: str, input_size: int, channels: int, augment: bool
+) -> datasets.ImageFolder:
+    """An ImageFolder dataset of tensors in [0, 1] at the model's input size."""
+    if root is None:
+        raise DataNotFoundError("data.root must point at a folder with train/ and val/ subfolders")
+    folder = Path(root) / SPLIT_FOLDERS[split]
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"{folder} not found: data.root must hold train/ and val/ folders with one "
+            "subfolder of images per class (the ImageNet layout); nothing is downloaded"
+        )
+    steps = []
+    if augment and split == "train":
+        steps += [transforms.RandomResizedCrop(input_size), transforms.RandomHorizontalFlip()]
+    else:
+        steps += [
+            transforms.Resize(int(round(input_size * 8 / 7))),
+            transforms.CenterCrop(input_size),
+        ]
+    if channels == 1:
+        steps.append(transforms.Grayscale())
+    steps.append(transforms.ToTensor())
+    return datasets.ImageFolder(str(folder), transform=transforms.Compose(steps))

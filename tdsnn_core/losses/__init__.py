@@ -1,0 +1,34 @@
+"""Topographic losses: STC (rate + spike timing), TDANN's spatial correlation, TopoLoss."""
+
+from tdsnn_core.losses.clusters import inverse_distance_targets, sample_clusters
+from tdsnn_core.losses.correlation import (
+    correlogram_correlations,
+    pearson_with_target,
+    response_correlations,
+)
+from tdsnn_core.losses.stc import (
+    TopoLossParts,
+    default_window,
+    gather_clusters,
+    rate_term,
+    spatial_correlation_loss,
+    stc_loss,
+    timing_term,
+)
+from tdsnn_core.losses.topoloss import topoloss
+
+__all__ = [
+    "TopoLossParts",
+    "correlogram_correlations",
+    "default_window",
+    "gather_clusters",
+    "inverse_distance_targets",
+    "pearson_with_target",
+    "rate_term",
+    "response_correlations",
+    "sample_clusters",
+    "spatial_correlation_loss",
+    "stc_loss",
+    "timing_term",
+    "topoloss",
+]

@@ -1,0 +1,111 @@
+"""What every TDSNN model offers: multi-step spiking forward, named topographic layers, lesions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from spikingjelly.activation_based import functional
+from torch import nn
+
+from tdsnn_core.models.silencing import UnitSilencer
+
+
+@dataclass(frozen=True)
+class TopoLayer:
+    """A topographic layer: its name, cortical area, output dims (C, H, W) and downsampling."""
+
+    name: str
+    area: str
+    dims: tuple[int, int, int]
+    downsampling: float
+
+
+class SpikingOutput(NamedTuple):
+    """Logits averaged over time, per-timestep logits [T, B, K] and spikes [T, B, C, H, W]."""
+
+    logits: torch.Tensor
+    logits_per_step: torch.Tensor
+    spikes: dict[str, torch.Tensor]
+
+
+class TopographicSNN(nn.Module):
+    """Base class. Subclasses build their layers, call :meth:`_register_topographic` for each
+    topographic layer (name, area, dims, downsampling, the module whose output it is) and
+    implement :meth:`forward_steps`.
+
+    Every call of :meth:`forward` starts from reset neuron state, so calls are independent.
+    """
+
+    def __init__(self, name: str, config: dict, timesteps: int, input_mean, input_std) -> None:
+        super().__init__()
+        if timesteps < 1:
+            raise ValueError(f"timesteps must be >= 1, got {timesteps}")
+        self.model_name = name
+        self.config = dict(config)
+        self.timesteps = timesteps
+        self.register_buffer("input_mean", torch.tensor(input_mean).view(-1, 1, 1))
+        self.register_buffer("input_std", torch.tensor(input_std).view(-1, 1, 1))
+        self._topo: dict[str, TopoLayer] = {}
+        self.silencers = nn.ModuleDict()
+
+    def _register_topographic(self, layer: TopoLayer) -> UnitSilencer:
+        self._topo[layer.name] = layer
+        silencer = UnitSilencer()
+        self.silencers[layer.name.replace(".", "_")] = silencer
+        return silencer
+
+    # -- public API ---------------------------------------------------------------------------
+    def topographic_layers(self) -> list[TopoLayer]:
+        return list(self._topo.values())
+
+    def layer_dims(self, layer: str) -> tuple[int, int, int]:
+        return self._topo_layer(layer).dims
+
+    def silencer(self, layer: str) -> UnitSilencer:
+        self._topo_layer(layer)
+        return self.silencers[layer.replace(".", "_")]
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        *,
+        timesteps: int | None = None,
+        return_spikes: bool = False,
+    ) -> torch.Tensor | SpikingOutput:
+        """Run images in [0, 1] ([B, C, H, W], repeated over time, or [T, B, C, H, W]).
+
+        Returns the logits averaged over time, or with ``return_spikes`` a
+        :class:`SpikingOutput` holding the spikes of every topographic layer.
+        """
+        x = self._encode(images, timesteps)
+        functional.reset_net(self)
+        logits_seq, spikes = self.forward_steps(x)
+        functional.reset_net(self)
+        logits = logits_seq.mean(0)
+        if not return_spikes:
+            return logits
+        return SpikingOutput(logits, logits_seq, spikes)
+
+    def forward_steps(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Normalised input sequence [T, B, C, H, W] -> (logits [T, B, K], spikes per layer)."""
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _topo_layer(self, layer: str) -> TopoLayer:
+        if layer not in self._topo:
+            raise ValueError(f"unknown topographic layer {layer!r}; known: {list(self._topo)}")
+        return self._topo[layer]
+
+    def _encode(self, images: torch.Tensor, timesteps: int | None) -> torch.Tensor:
+        steps = timesteps or self.timesteps
+        channels = self.input_mean.shape[0]
+        if images.dim() == 4:
+            images = images.unsqueeze(0).expand(steps, *images.shape)
+        if images.dim() != 5 or images.shape[2] != channels:
+            raise ValueError(
+                f"expected images [B, {channels}, H, W] or [T, B, {channels}, H, W], "
+                f"got shape {tuple(images.shape)}"
+            )
+        return (images - self.input_mean) / self.input_std

@@ -1,0 +1,127 @@
+"""Position pre-optimisation: swap unit positions within random neighbourhoods while that
+lowers the spatial loss (1 - Pearson(response correlation, 1 / (d + 1))) / 2 (method.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from tdsnn_core.losses.clusters import sample_clusters
+
+
+@dataclass(frozen=True)
+class SwapSettings:
+    """How hard to search: neighbourhoods per layer, their size, swap rounds and candidates."""
+
+    neighborhoods: int = 2000
+    max_units: int = 500
+    rounds: int = 25
+    candidates: int = 20
+    width_scale: float = 1.0
+    eval_neighborhoods: int = 200
+
+
+def correlation_matrix(responses: np.ndarray) -> np.ndarray:
+    """Pearson correlation between units over stimuli ([S, n] -> [n, n]); silent units give 0."""
+    centred = responses - responses.mean(axis=0)
+    norm = np.sqrt((centred**2).sum(axis=0))
+    z = centred / np.where(norm > 0, norm, 1.0)
+    return z.T @ z
+
+
+def inverse_distance(positions: np.ndarray) -> np.ndarray:
+    diff = positions[:, None, :] - positions[None, :, :]
+    return 1.0 / (np.sqrt((diff**2).sum(-1)) + 1.0)
+
+
+def spatial_loss(responses: np.ndarray, positions: np.ndarray) -> float:
+    """(1 - Pearson over pairs i < j of response correlation and inverse distance) / 2."""
+    n = positions.shape[0]
+    upper = np.triu_indices(n, 1)
+    r = correlation_matrix(responses)[upper]
+    d = inverse_distance(positions)[upper]
+    if r.std() == 0 or d.std() == 0:
+        return 0.5
+    return float((1.0 - np.corrcoef(r, d)[0, 1]) / 2.0)
+
+
+def swap_neighbourhood(
+    corr: np.ndarray, positions: np.ndarray, rounds: int, candidates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Greedy swaps in one neighbourhood; returns the new positions and the number of swaps.
+
+    Swapping the positions of units a and b permutes the distance matrix, so the distances'
+    mean and variance, and the correlations, are unchanged: only Pearson's numerator
+    sum_{i != j} r_ij d_ij moves, by 2 sum_{k != a, b} (r_ak - r_bk)(d_bk - d_ak). Each round
+    scores ``candidates`` random pairs at once and applies the best one if it helps.
+    """
+    n = positions.shape[0]
+    r = corr.copy()
+    np.fill_diagonal(r, 0.0)
+    d = inverse_distance(positions)
+    np.fill_diagonal(d, 0.0)
+    positions = positions.copy()
+    swaps = 0
+    for _ in range(rounds):
+        a = rng.integers(n, size=candidates)
+        b = (a + rng.integers(1, n, size=candidates)) % n
+        full = ((r[a] - r[b]) * (d[b] - d[a])).sum(axis=1)
+        gain = full + 2.0 * r[a, b] * d[a, b]
+        best = int(np.argmax(gain))
+        if gain[best] <= 1e-12:
+            continue
+        i, j = a[best], b[best]
+        d[[i, j]] = d[[j, i]]
+        d[:, [i, j]] = d[:, [j, i]]
+        positions[[i, j]] = positions[[j, i]]
+        swaps += 1
+    return positions, swaps
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    positions: np.ndarray
+    loss_before: float
+    loss_after: float
+    swaps: int
+
+
+def optimize_positions(
+    responses: np.ndarray,
+    positions: np.ndarray,
+    width_mm: float,
+    settings: SwapSettings = SwapSettings(),
+    seed: int = 0,
+    progress: bool = True,
+    label: str = "",
+) -> SwapResult:
+    """Swap-optimise one layer's positions [N, 2] for its responses [S, N]."""
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    width = width_mm * settings.width_scale
+    size = min(settings.max_units, positions.shape[0])
+    eval_sets = sample_clusters(
+        torch.from_numpy(positions), width, size, settings.eval_neighborhoods, gen
+    ).numpy()
+
+    def mean_loss(pos: np.ndarray) -> float:
+        return float(np.mean([spatial_loss(responses[:, idx], pos[idx]) for idx in eval_sets]))
+
+    before = mean_loss(positions)
+    positions = positions.astype(np.float64).copy()
+    swaps = 0
+    for _ in tqdm(range(settings.neighborhoods), desc=f"swapping {label}", disable=not progress):
+        (idx,) = sample_clusters(torch.from_numpy(positions), width, size, 1, gen).numpy()
+        new, count = swap_neighbourhood(
+            correlation_matrix(responses[:, idx]),
+            positions[idx],
+            settings.rounds,
+            settings.candidates,
+            rng,
+        )
+        positions[idx] = new
+        swaps += count
+    return SwapResult(positions.astype(np.float32), before, mean_loss(positions), swaps)

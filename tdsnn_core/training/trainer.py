@@ -1,0 +1,271 @@
+"""``tdsnn train``: task loss + topographic loss, one process or many (torchrun), resumable."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from tdsnn_core.checkpoints import load_checkpoint, load_optimizer_state, save_checkpoint
+from tdsnn_core.config import TrainConfig, save_config
+from tdsnn_core.data import build_dataset
+from tdsnn_core.losses.objective import TopographicObjective
+from tdsnn_core.models import TopographicSNN, create_model
+from tdsnn_core.training.distributed import (
+    DistContext,
+    all_reduce_sum,
+    convert_sync_batchnorm,
+    init_distributed,
+    shutdown,
+)
+from tdsnn_core.training.evaluate import evaluate
+from tdsnn_core.training.sheets_setup import initial_sheets
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, nothing to resume); checkpoints are untouched."""
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> dict[str, float]:
+    """Train as configured; returns the last epoch's evaluation metrics."""
+    ctx = init_distributed(config.run.device)
+    try:
+        return _Run(config, ctx, progress).fit(resume)
+    finally:
+        shutdown(ctx)
+
+
+def cosine_lr(step: int, total: int, warmup: int, base: float) -> float:
+    """Linear warm-up then cosine decay to 0."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return 0.5 * base * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+
+class _Run:
+    def __init__(self, config: TrainConfig, ctx: DistContext, progress: bool) -> None:
+        self.config, self.ctx = config, ctx
+        self.progress = progress and ctx.is_main
+        self.out = Path(config.run.out_dir)
+        self.last, self.best = self.out / "last.safetensors", self.out / "best.safetensors"
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        torch.manual_seed(config.run.seed)
+        self.model: TopographicSNN = create_model(config.model.name, **config.model.options)
+        spec = self.model.config
+        data, shape = (
+            config.data,
+            dict(
+                input_size=spec["input_size"],
+                channels=spec["in_channels"],
+                num_classes=spec["num_classes"],
+            ),
+        )
+        self.train_set = build_dataset(
+            data.kind, data.root, "train", augment=data.augment, subset=data.train_subset, **shape
+        )
+        self.test_set = build_dataset(
+            data.kind, data.root, "test", subset=data.eval_subset, **shape
+        )
+
+    def fit(self, resume: bool) -> dict[str, float]:
+        cfg, ctx = self.config, self.ctx
+        state = {"epoch": 0, "global_step": 0, "best_top1": -1.0}
+        if resume:
+            if not self.last.is_file():
+                raise TrainingError(f"--resume: no checkpoint to resume from at {self.last}")
+            ckpt = load_checkpoint(self.last)
+            if ckpt.meta["model"]["name"] != self.model.model_name:
+                raise TrainingError(
+                    f"--resume: {self.last} holds a {ckpt.meta['model']['name']} "
+                    f"model, the config asks for {self.model.model_name}"
+                )
+            self.model.load_state_dict(ckpt.model.state_dict())
+            sheets = ckpt.sheets
+            state.update(ckpt.meta["train_state"])
+        else:
+            sheets = initial_sheets(self.model, cfg.topography)
+        self.sheets = sheets
+        model = self.model.to(ctx.device)
+        if cfg.run.sync_bn and ctx.distributed:
+            model = convert_sync_batchnorm(model)
+        optimizer = self._optimizer(model)
+        if resume:
+            load_optimizer_state(self.last, optimizer)
+        net = model
+        if ctx.distributed:
+            ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+            net = DistributedDataParallel(model, device_ids=ids)
+        objective = TopographicObjective(cfg.topography, sheets, ctx.device)
+
+        sampler = DistributedSampler(
+            self.train_set,
+            ctx.world_size,
+            ctx.rank,
+            shuffle=True,
+            seed=cfg.run.seed,
+            drop_last=True,
+        )
+        loader = DataLoader(
+            self.train_set,
+            cfg.optim.batch_size,
+            sampler=sampler,
+            num_workers=cfg.data.workers,
+            drop_last=True,
+        )
+        test_loader = DataLoader(
+            self.test_set,
+            cfg.optim.batch_size,
+            sampler=DistributedSampler(self.test_set, ctx.world_size, ctx.rank, shuffle=False),
+            num_workers=cfg.data.workers,
+        )
+        if len(loader) == 0:
+            raise TrainingError(
+                f"the training set ({len(self.train_set)} items) is smaller than one batch of "
+                f"{cfg.optim.batch_size} per process"
+            )
+        if ctx.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.out / "config.yaml")
+
+        metrics: dict[str, float] = {}
+        for epoch in range(state["epoch"], cfg.optim.epochs):
+            sampler.set_epoch(epoch)
+            torch.manual_seed(cfg.run.seed * 100_003 + epoch)
+            generator = torch.Generator().manual_seed(
+                (cfg.run.seed * 100_003 + epoch) * 1_009 + ctx.rank
+            )
+            train_stats = self._epoch(
+                net, model, optimizer, objective, loader, generator, epoch, state
+            )
+            metrics = {
+                **train_stats,
+                **{
+                    f"eval_{k}": v
+                    for k, v in evaluate(net, test_loader, ctx, progress=self.progress).items()
+                },
+            }
+            state["epoch"] = epoch + 1
+            if ctx.is_main:
+                self._save(model, optimizer, state, metrics)
+        return metrics
+
+    def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
+        decay = [p for p in model.parameters() if p.dim() > 1]
+        no_decay = [p for p in model.parameters() if p.dim() <= 1]
+        return torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.config.optim.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.config.optim.lr,
+        )
+
+    def _epoch(self, net, model, optimizer, objective, loader, generator, epoch, state) -> dict:
+        cfg, ctx = self.config, self.ctx
+        net.train()
+        steps = len(loader)
+        total_steps = steps * cfg.optim.epochs
+        warmup = int(cfg.optim.warmup_epochs * steps)
+        use_amp = cfg.run.amp and ctx.device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        sums = torch.zeros(6, dtype=torch.float64)  # loss, task, rate, timing, correct, count
+        started = time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", disable=not self.progress)
+        for images, labels in bar:
+            images = images.to(ctx.device, non_blocking=True)
+            labels = labels.to(ctx.device, non_blocking=True)
+            lr = cosine_lr(state["global_step"], total_steps, warmup, cfg.optim.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
+                output = net(images, return_spikes=objective.needs_spikes)
+                logits = output.logits if objective.needs_spikes else output
+                task = F.cross_entropy(
+                    logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
+                )
+                topo = objective(model, output, generator)
+                loss = task + topo.total
+            self._check_finite(loss, task, topo, epoch, state["global_step"])
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.optim.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            state["global_step"] += 1
+            correct = (logits.argmax(1) == labels).sum().item()
+            sums += torch.tensor(
+                [
+                    loss.item() * len(labels),
+                    task.item() * len(labels),
+                    topo.rate.item() * len(labels),
+                    topo.timing.item() * len(labels),
+                    correct,
+                    len(labels),
+                ],
+                dtype=torch.float64,
+            )
+            n = sums[5].item()
+            bar.set_postfix(
+                loss=f"{sums[0] / n:.3f}",
+                task=f"{sums[1] / n:.3f}",
+                L_L=f"{sums[2] / n:.3f}",
+                L_S=f"{sums[3] / n:.3f}",
+                acc=f"{100 * sums[4] / n:.1f}",
+                img_s=f"{n * ctx.world_size / (time.perf_counter() - started):.0f}",
+                refresh=False,
+            )
+        sums = all_reduce_sum(sums.to(ctx.device), ctx).cpu()
+        n = max(sums[5].item(), 1.0)
+        return {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": sums[0].item() / n,
+            "train_task_loss": sums[1].item() / n,
+            "train_rate_loss": sums[2].item() / n,
+            "train_timing_loss": sums[3].item() / n,
+            "train_top1": 100 * sums[4].item() / n,
+            "images_per_s": n / (time.perf_counter() - started),
+        }
+
+    def _check_finite(self, loss, task, topo, epoch: int, step: int) -> None:
+        bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=self.ctx.device)
+        if all_reduce_sum(bad, self.ctx).item() == 0:
+            return
+        kept = (
+            f"the last good checkpoint {self.last} is kept"
+            if self.last.is_file()
+            else ("no checkpoint was written")
+        )
+        raise TrainingError(
+            f"non-finite loss at epoch {epoch + 1}, step {step} (task {task.item():.4g}, "
+            f"L_L {topo.rate.item():.4g}, L_S {topo.timing.item():.4g}); {kept}. "
+            "Lower optim.lr or the topography weights (alpha, beta)."
+        )
+
+    def _save(self, model, optimizer, state: dict, metrics: dict) -> None:
+        is_best = metrics["eval_top1"] > state["best_top1"]
+        if is_best:
+            state["best_top1"] = metrics["eval_top1"]
+        meta = {
+            "train_state": dict(state),
+            "epoch": state["epoch"],
+            "metrics": metrics,
+            "train_config": self.config.to_dict(),
+            "world_size": self.ctx.world_size,
+        }
+        save_checkpoint(self.last, model, self.sheets, meta, optimizer)
+        if is_best:
+            save_checkpoint(self.best, model, self.sheets, meta)
+        with open(self.out / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(metrics) + "\n")

@@ -1,0 +1,113 @@
+"""The report end to end on a tiny untrained sresnet_mini, through the analyze command."""
+
+import argparse
+import json
+
+import pytest
+from analysis_models import make_checkpoint
+
+from tdsnn_core.analysis.command import add_parser
+from tdsnn_core.analysis.report import PARTS, AnalysisSettings, analyze_checkpoint, write_report
+from tdsnn_core.checkpoints import load_checkpoint
+
+FIGURES = (
+    "orientation_map.png",
+    "smoothness.png",
+    "category_maps.png",
+    "lesions.png",
+    "temporal.png",
+    "synchrony.png",
+    "robustness.png",
+)
+SMALL = [
+    "--subset",
+    "12",
+    "--probes-per-category",
+    "4",
+    "--orientations",
+    "4",
+    "--timesteps",
+    "1",
+    "4",
+    "--robustness-subset",
+    "6",
+    "--fisher-images",
+    "1",
+    "--gaussian-noise",
+    "0",
+    "0.2",
+    "--fgsm",
+    "0.05",
+    "--pgd",
+    "0.05",
+    "--pixel-masking",
+    "0.5",
+    "--no-progress",
+]
+
+
+def analyze(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tdsnn")
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["analyze", *argv])
+    return args.handler(args)
+
+
+def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread, capsys):
+    other = tmp_path / "other.safetensors"
+    make_checkpoint(other, seed=1)
+    out = tmp_path / "report"
+    assert analyze([str(tiny_checkpoint), "--compare", str(other), "--out", str(out), *SMALL]) == 0
+    assert f"wrote {out / 'index.html'}" in capsys.readouterr().out
+
+    document = json.loads((out / "metrics.json").read_text())
+    assert list(document["models"]) == ["tiny", "other"]
+    for metrics in document["models"].values():
+        assert metrics["errors"] == {}
+        assert set(metrics["timings_s"]) == set(PARTS)
+        assert 0 <= metrics["orientation"]["smoothness"] <= 1
+        assert set(metrics["categories"]["per_category"]) == {
+            "faces",
+            "bodies",
+            "characters",
+            "places",
+            "objects",
+        }
+        assert len(metrics["lesions"]["centred_on"]) == 5
+        assert metrics["temporal"]["timesteps"] == [1, 4]
+        assert len(metrics["fisher_information"]) == 4
+        assert metrics["robustness"]["gaussian_noise"]["strength"] == [0.0, 0.2]
+    differences = {d["metric"]: d for d in document["differences"]}
+    smooth = differences["orientation.smoothness"]
+    assert smooth["difference"] == pytest.approx(smooth["second"] - smooth["first"])
+
+    html = (out / "index.html").read_text()
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 1000
+        assert f"src='{name}'" in html
+    assert "Differences" in html and "not bodies" in html
+
+
+def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
+    silent = tmp_path / "silent.safetensors"
+    make_checkpoint(silent, v_threshold=50.0)  # nothing ever spikes
+    settings = AnalysisSettings(
+        subset=4,
+        probes_per_category=3,
+        n_orientations=2,
+        phases_deg=(0.0,),
+        timesteps=(2,),
+        robustness={"fgsm": (0.1,)},
+        robustness_subset=2,
+        fisher_images=1,
+        smoothness_samples=1,
+    )
+    result = analyze_checkpoint(load_checkpoint(silent), settings, progress=False)
+    assert set(result.errors) == {"orientation", "categories", "lesions", "synchrony"}
+    assert "respond to the gratings" in result.errors["orientation"]
+    assert result.dimensionality == dict.fromkeys(result.dimensionality, 0.0)
+    index = write_report([result], tmp_path / "out")
+    assert "orientation not computed" in index.read_text()
+    assert not (tmp_path / "out" / "orientation_map.png").exists()
+    with pytest.raises(ValueError, match="different labels"):
+        write_report([result, result], tmp_path / "twice")

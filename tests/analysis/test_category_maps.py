@@ -1,0 +1,122 @@
+"""Category t-values, t-maps, patches and overlap on planted selectivity."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tdsnn_core.analysis import (
+    TMap,
+    find_patches,
+    patch_area_limits,
+    smoothed_t_map,
+    t_map_correlation,
+    welch_t,
+    welch_t_by_category,
+)
+
+SHEET_EDGE_MM = 70.0
+N_UNITS = 20_000
+LABELS = np.repeat(np.arange(5), 20)  # 5 categories x 20 images
+
+
+def sheet(seed=0):
+    return np.random.default_rng(seed).uniform(0, SHEET_EDGE_MM, (N_UNITS, 2))
+
+
+def responses_with_discs(positions, discs, seed=1):
+    """Unit noise; units inside disc (x, y, radius, category) respond +1 to that category,
+    which gives them t of about 1 / sqrt(1/20 + 1/80) = 4, twice the patch threshold."""
+    rng = np.random.default_rng(seed)
+    responses = rng.normal(size=(len(LABELS), len(positions)))
+    for x, y, radius, category in discs:
+        inside = np.hypot(positions[:, 0] - x, positions[:, 1] - y) < radius
+        responses[np.ix_(category == LABELS, inside)] += 1.0
+    return responses
+
+
+def test_welch_t_matches_scipy():
+    rng = np.random.default_rng(2)
+    labels = np.array(["face"] * 12 + ["body"] * 7 + ["place"] * 9)
+    responses = rng.gamma(2.0, size=(len(labels), 30)) * rng.uniform(0.5, 3, 30)
+    responses[labels == "face"] *= 1.5
+
+    expected = stats.ttest_ind(
+        responses[labels == "face"], responses[labels != "face"], equal_var=False
+    ).statistic
+    np.testing.assert_allclose(welch_t(responses, labels, "face"), expected)
+    by_category = welch_t_by_category(responses, labels)
+    assert list(by_category) == ["body", "face", "place"]
+    np.testing.assert_allclose(by_category["face"], expected)
+
+
+def test_welch_t_edge_cases():
+    responses = np.zeros((6, 3))
+    np.testing.assert_array_equal(welch_t(responses, np.array([0, 0, 0, 1, 1, 1]), 0), 0.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        welch_t(responses, np.zeros(6), 0)  # a single category
+    with pytest.raises(ValueError, match="at least 2"):
+        welch_t(responses, np.array([0, 0, 0, 1, 1, 1]), 7)  # absent category
+    with pytest.raises(ValueError, match="labels"):
+        welch_t(responses, np.zeros(5), 0)
+
+
+def test_planted_disc_is_found_with_its_centre_and_area():
+    positions = sheet()
+    responses = responses_with_discs(positions, [(25.0, 40.0, 10.0, 0)])
+
+    patches = find_patches(smoothed_t_map(positions, welch_t(responses, LABELS, 0)))
+
+    assert patches.count == 1
+    np.testing.assert_allclose(patches.centroids_mm[0], [25.0, 40.0], atol=1.0)
+    assert patches.areas_mm2[0] == pytest.approx(np.pi * 10.0**2, rel=0.15)
+    assert patches.unit_counts[0] == pytest.approx(N_UNITS * np.pi * 100 / 70**2, rel=0.2)
+    assert patches.masks.shape == (1, 100, 100)
+    assert patches.masks[0].sum() * (70 / 100) ** 2 == pytest.approx(patches.areas_mm2[0], rel=0.02)
+
+
+def test_no_selectivity_gives_no_patch():
+    positions = sheet()
+    t_map = smoothed_t_map(positions, welch_t(responses_with_discs(positions, []), LABELS, 0))
+    patches = find_patches(t_map)
+    assert patches.count == 0
+    assert patches.masks.shape == (0, 100, 100)
+    assert patches.centroids_mm.shape == (0, 2)
+
+
+def test_area_and_unit_limits_filter_patches():
+    positions = sheet()
+    small_disc = responses_with_discs(positions, [(35.0, 35.0, 4.0, 0)])  # ~50 mm^2 < 100
+    t_map = smoothed_t_map(positions, welch_t(small_disc, LABELS, 0))
+    assert find_patches(t_map).count == 0
+    assert find_patches(t_map, area_limits_mm2=(10.0, 4500.0)).count == 1
+    assert find_patches(t_map, area_limits_mm2=(10.0, 4500.0), min_units=10**6).count == 0
+
+
+def test_area_limits_scale_with_sheet_area():
+    assert patch_area_limits(70.0**2) == pytest.approx((100.0, 4500.0))
+    assert patch_area_limits(35.0**2) == pytest.approx((25.0, 1125.0))
+
+
+def test_overlap_of_t_maps():
+    positions = sheet()
+    discs = [(20.0, 20.0, 10.0, 0), (20.0, 20.0, 10.0, 1), (50.0, 50.0, 10.0, 2)]
+    t_by_category = welch_t_by_category(responses_with_discs(positions, discs), LABELS)
+    maps = {c: smoothed_t_map(positions, t) for c, t in t_by_category.items()}
+
+    assert t_map_correlation(maps[0], maps[1]) > 0.9
+    assert t_map_correlation(maps[0], maps[2]) < 0.0
+    rescaled = TMap(maps[0].grid, 3 * maps[0].values + 1, maps[0].unit_counts)
+    assert t_map_correlation(maps[0], rescaled) == pytest.approx(1.0)
+
+
+def test_overlap_of_a_constant_map_is_an_error():
+    positions = sheet()
+    flat = smoothed_t_map(positions, np.zeros(N_UNITS))
+    with pytest.raises(ValueError, match="constant"):
+        t_map_correlation(flat, flat)
+
+
+def test_welch_t_is_zero_for_constant_units_despite_rounding():
+    responses = np.full((90, 3), 0.1) * np.array([1.0, 3.0, 7.0])  # 0.1 is inexact in binary
+    labels = np.arange(90) % 3
+    np.testing.assert_array_equal(welch_t(responses, labels, 1), 0.0)

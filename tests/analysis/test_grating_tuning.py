@@ -1,0 +1,84 @@
+"""Tuning metrics on synthetic grating responses with known preferences."""
+
+import numpy as np
+import pytest
+
+from tdsnn_core.analysis import (
+    grating_tuning,
+    orientation_selectivity_index,
+    preferred_orientation,
+    top_fraction_mask,
+    tuning_range,
+)
+
+ORIENTATIONS_DEG = np.arange(16) * 180 / 16
+SPATIAL_FREQUENCIES = np.array([1.0, 2.0, 4.0, 8.0])
+PHASES = np.linspace(0, 2 * np.pi, 4, endpoint=False)
+
+
+def von_mises_responses(preferred_deg, preferred_sf_index, kappa=2.0):
+    """[n_ori, n_sf, n_phase, N] = orientation tuning x SF tuning x phase modulation."""
+    doubled = 2 * np.deg2rad(ORIENTATIONS_DEG[:, None] - preferred_deg[None, :])
+    by_orientation = 0.2 + 3.0 * np.exp(kappa * (np.cos(doubled) - 1))
+    sf_distance = np.arange(len(SPATIAL_FREQUENCIES))[:, None] - preferred_sf_index[None, :]
+    by_sf = np.exp(-(sf_distance**2))
+    by_phase = 1 + 0.5 * np.cos(PHASES)
+    return (
+        by_orientation[:, None, None, :] * by_sf[None, :, None, :] * by_phase[None, None, :, None]
+    )
+
+
+def test_recovers_planted_preferences():
+    rng = np.random.default_rng(0)
+    preferred = rng.uniform(0, 180, 200)
+    preferred_sf_index = rng.integers(0, len(SPATIAL_FREQUENCIES), 200)
+
+    tuning = grating_tuning(
+        von_mises_responses(preferred, preferred_sf_index), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES
+    )
+
+    error = np.abs(tuning.preferred_orientation_deg - preferred) % 180
+    assert np.max(np.minimum(error, 180 - error)) < 1.0
+    np.testing.assert_array_equal(
+        tuning.preferred_spatial_frequency, SPATIAL_FREQUENCIES[preferred_sf_index]
+    )
+    assert np.all(tuning.responsive)
+    assert np.all((tuning.orientation_selectivity > 0.3) & (tuning.orientation_selectivity < 1))
+
+
+def test_cosine_tuning_has_osi_one_half():
+    curves = 1 + np.cos(2 * np.deg2rad(ORIENTATIONS_DEG[:, None] - np.array([[30.0, 125.0]])))
+    np.testing.assert_allclose(orientation_selectivity_index(curves, ORIENTATIONS_DEG), 0.5)
+    np.testing.assert_allclose(preferred_orientation(curves, ORIENTATIONS_DEG), [30.0, 125.0])
+
+
+def test_untuned_and_silent_units_are_finite():
+    responses = np.zeros((16, 4, 4, 2))
+    responses[..., 0] = 2.5  # untuned
+    tuning = grating_tuning(responses, ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)
+
+    assert tuning.orientation_selectivity[0] == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_array_equal(tuning.responsive, [True, False])
+    assert tuning.preferred_orientation_deg[1] == 0.0
+    assert tuning.orientation_selectivity[1] == 0.0
+    assert tuning.preferred_spatial_frequency[1] == 0.0
+    np.testing.assert_array_equal(tuning.orientation_range, [0.0, 0.0])
+
+
+def test_tuning_range_and_top_quarter():
+    values = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 0.0, 7.0, 6.0])
+    curves = np.stack([np.zeros(8), values])
+    np.testing.assert_array_equal(tuning_range(curves), values)
+    np.testing.assert_array_equal(np.flatnonzero(top_fraction_mask(values, 0.25)), [6, 7])
+    assert top_fraction_mask(values, 0.01).sum() == 1
+    with pytest.raises(ValueError, match="fraction"):
+        top_fraction_mask(values, 0.0)
+
+
+def test_malformed_responses_raise():
+    with pytest.raises(ValueError, match="non-negative"):
+        grating_tuning(-np.ones((16, 4, 4, 3)), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)
+    with pytest.raises(ValueError, match="n_orientations"):
+        grating_tuning(np.ones((16, 4, 3)), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)
+    with pytest.raises(ValueError, match="one orientation per row"):
+        grating_tuning(np.ones((8, 4, 4, 3)), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)

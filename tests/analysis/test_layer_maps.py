@@ -1,0 +1,94 @@
+"""Layer maps from firing rates: a smooth orientation map, a planted category patch."""
+
+import numpy as np
+import pytest
+
+from tdsnn_core.analysis.maps import category_maps, orientation_map, selectivity_peak
+from tdsnn_core.analysis.stimuli import grating_set
+
+SHEET_MM = 36.75
+
+
+def tuned_rates(gratings, preferred_deg: np.ndarray) -> np.ndarray:
+    """Rates [n_gratings, N]: a von Mises bump around each unit's preferred orientation."""
+    orientation = np.repeat(
+        gratings.orientations_deg, len(gratings.images) // len(gratings.orientations_deg)
+    )
+    delta = np.deg2rad(2 * (orientation[:, None] - preferred_deg[None]))
+    return np.exp(2.0 * (np.cos(delta) - 1))
+
+
+def test_orientation_map_of_a_smooth_sheet_vs_shuffled():
+    rng = np.random.default_rng(0)
+    positions = rng.uniform(0, SHEET_MM, (4000, 2))
+    preferred = (10.0 * positions[:, 0]) % 180  # 10 degrees per mm along x
+    gratings = grating_set(8, 1, n_orientations=8, frequencies=[2.0], phases_deg=[0, 180])
+    rates = tuned_rates(gratings, preferred)
+    rates[:, :1000] *= 0.5  # weaker tuning range: these units are not analysed
+    rates[:, :10] = 0.0  # silent units
+    smooth = orientation_map(positions, rates, gratings, sheet_edge_mm=SHEET_MM, n_samples=3)
+    assert smooth.analysed.sum() == round(0.25 * 3990)
+    assert not smooth.analysed[:1000].any()
+    circular_error = np.abs((smooth.tuning.preferred_orientation_deg - preferred + 90) % 180 - 90)
+    assert np.median(circular_error[smooth.analysed]) < 1.0
+    assert smooth.smoothness.score > 0.8
+    assert smooth.pinwheels.count == 0  # a linear map has no singularity
+    shuffled = orientation_map(
+        positions, rates[:, rng.permutation(4000)], gratings, sheet_edge_mm=SHEET_MM, n_samples=3
+    )
+    assert shuffled.smoothness.score < 0.2
+
+
+def test_orientation_map_of_a_silent_layer_is_a_clear_error():
+    gratings = grating_set(8, 1, n_orientations=4, frequencies=[2.0], phases_deg=[0])
+    with pytest.raises(ValueError, match="respond to the gratings"):
+        orientation_map(np.random.rand(50, 2), np.zeros((4, 50)), gratings)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """IT sheet (70 mm) where the units within 10 mm of (20, 45) prefer faces (label 0)."""
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(0, 70, (3000, 2))
+    labels = np.repeat(np.arange(3), 30)
+    rates = rng.gamma(2.0, 0.1, (len(labels), len(positions)))
+    inside = np.linalg.norm(positions - [20, 45], axis=1) < 10
+    rates[np.ix_(labels == 0, inside)] += 0.3
+    return positions, rates, labels, inside
+
+
+def test_planted_face_patch_is_found_in_place(planted):
+    positions, rates, labels, inside = planted
+    maps = category_maps(positions, rates, labels, ("faces", "bodies", "places"), n_samples=2)
+    faces = maps.patches["faces"]
+    assert faces.count == 1
+    np.testing.assert_allclose(faces.centroids_mm[0], [20, 45], atol=2.0)
+    assert faces.areas_mm2[0] == pytest.approx(np.pi * 10**2, rel=0.3)
+    assert maps.patches["bodies"].count == 0 and maps.patches["places"].count == 0  # empty
+    np.testing.assert_allclose(selectivity_peak(maps, "faces"), [20, 45], atol=2.0)
+    assert np.all(np.isfinite(selectivity_peak(maps, "bodies")))  # t-map peak fallback
+    assert maps.t_values["faces"][inside].mean() > 5
+    assert maps.overlaps["faces-bodies"] < 0  # bodies look unselective where faces win
+    assert set(maps.overlaps) == {"faces-bodies", "faces-places", "bodies-places"}
+    assert maps.smoothness["faces"].score > 0.5
+
+
+def test_category_map_edge_cases(planted):
+    positions, rates, labels, _ = planted
+    with pytest.raises(ValueError, match="at least 2 categories"):
+        category_maps(positions, rates, np.zeros_like(labels), ("faces",))
+    with pytest.raises(ValueError, match="no unit"):
+        category_maps(positions, np.zeros_like(rates), labels, ("a", "b", "c"))
+    rates = rates.copy()
+    rates[:, :100] = 0.0  # silent units get t = 0, everything stays finite
+    maps = category_maps(positions, rates, labels, ("faces", "bodies", "places"), n_samples=1)
+    assert all(np.isfinite(t).all() for t in maps.t_values.values())
+
+
+def test_identical_responses_give_flat_maps_without_overlap(planted):
+    positions, rates, labels, _ = planted
+    same = np.full(rates.shape, 0.5)  # every image evokes the same rates
+    maps = category_maps(positions, same, labels, ("faces", "bodies", "places"), n_samples=1)
+    assert all(np.all(t == 0) for t in maps.t_values.values())
+    assert set(maps.overlaps.values()) == {None}
+    assert all(p.count == 0 for p in maps.patches.values())

@@ -1,0 +1,84 @@
+"""Perturbations: identities at strength 0, budgets respected, gradients through spikes."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from analysis_models import patch_images
+
+from tdsnn_core.analysis.robustness import (
+    fgsm,
+    gaussian_noise,
+    perturbed_accuracy,
+    pgd,
+    pixel_masking,
+    robustness_curves,
+)
+from tdsnn_core.checkpoints import load_checkpoint
+
+
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_checkpoint):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model = load_checkpoint(tiny_checkpoint).model
+    images = torch.rand(8, 1, 28, 28, generator=generator())
+    labels = torch.arange(8) % 10
+    yield model, images, labels
+    torch.set_num_threads(threads)
+
+
+def test_strength_zero_is_the_identity(tiny):
+    model, images, labels = tiny
+    for attack in (gaussian_noise, fgsm):
+        torch.testing.assert_close(attack(model, images, labels, 0.0, generator()), images)
+    masked = pixel_masking(model, images, labels, 0.0, generator())
+    torch.testing.assert_close(masked, images.expand(model.timesteps, *images.shape))
+
+
+def test_masking_hides_a_fraction_per_timestep_across_channels():
+    images = torch.ones(16, 3, 20, 20)
+    model = type("Stub", (), {"timesteps": 5})()  # pixel_masking only reads model.timesteps
+    masked = pixel_masking(model, images, None, 0.3, generator())
+    assert masked.shape == (5, 16, 3, 20, 20)
+    assert (masked == 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
+    assert torch.equal(masked[:, :, 0], masked[:, :, 2])  # a pixel is masked in every channel
+    assert not torch.equal(masked[0], masked[1])  # a new mask at every step
+    assert pixel_masking(model, images, None, 1.0, generator()).abs().sum() == 0
+    with pytest.raises(ValueError, match="fraction"):
+        pixel_masking(model, images, None, 1.5, generator())
+
+
+def test_adversarial_images_stay_in_budget_and_raise_the_loss(tiny):
+    model, images, labels = tiny
+    epsilon = 0.05
+    for attack in (fgsm, pgd):
+        adversarial = attack(model, images, labels, epsilon, generator())
+        assert (adversarial - images).abs().max() <= epsilon + 1e-6
+        assert adversarial.min() >= 0 and adversarial.max() <= 1
+        with torch.no_grad():
+            clean_loss = F.cross_entropy(model(images), labels)
+            attacked_loss = F.cross_entropy(model(adversarial), labels)
+        assert attacked_loss > clean_loss  # the surrogate gradient points uphill
+
+
+def test_noise_has_the_requested_spread():
+    images = torch.full((4, 1, 32, 32), 0.5)
+    noisy = gaussian_noise(None, images, None, 0.1, generator())
+    assert (noisy - images).std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_curves_on_a_perfect_network(patchnet):
+    images, labels = patch_images()
+    curves = robustness_curves(
+        patchnet, images, labels, {"gaussian_noise": (0.0,), "pixel_masking": (0.0, 1.0)}
+    )
+    assert curves["gaussian_noise"] == [(0.0, 100.0)]
+    # everything masked: all logits 0, argmax reads class 0 for every image
+    assert curves["pixel_masking"] == [(0.0, 100.0), (1.0, 100.0 / 3)]
+    with pytest.raises(ValueError, match="unknown perturbation"):
+        perturbed_accuracy(patchnet, images, np.asarray(labels), "blur", 1.0)

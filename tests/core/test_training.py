@@ -1,0 +1,146 @@
+"""Training end to end on generated gratings: outputs, resume after kill -9, NaN, DDP, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tdsnn_core.checkpoints import load_checkpoint, read_metadata
+from tdsnn_core.cli import main
+from tdsnn_core.config import load_config
+from tdsnn_core.training import TrainingError, train
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def tdsnn(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tdsnn_core.cli", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+
+
+def model_tensors(path: Path) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in load_file(str(path)).items() if k.startswith("model.")}
+
+
+def test_train_writes_checkpoints_config_and_metrics(tiny_config, tmp_path: Path) -> None:
+    config = load_config(tiny_config())
+    metrics = train(config, progress=False)
+    out = Path(config.run.out_dir)
+    assert {"last.safetensors", "best.safetensors", "config.yaml", "metrics.jsonl"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert load_config(out / "config.yaml") == config
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in lines] == [1, 2]
+    assert metrics["train_rate_loss"] > 0 and metrics["train_timing_loss"] > 0
+    ckpt = load_checkpoint(out / "best.safetensors")
+    assert ckpt.meta["metrics"]["eval_top1"] == max(m["eval_top1"] for m in lines)
+    assert set(ckpt.sheets) == {t.name for t in ckpt.model.topographic_layers()}
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_eval_command_prints_top1_and_top5(tiny_config, capsys) -> None:
+    config = load_config(tiny_config(optim={"epochs": 1}))
+    train(config, progress=False)
+    assert main(["eval", f"{config.run.out_dir}/last.safetensors", "--subset", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "top-1" in out and "top-5" in out and "(16 images)" in out
+
+
+def test_resume_after_kill_9_ends_with_the_same_weights(tiny_config, tmp_path: Path) -> None:
+    epochs = {"epochs": 4}
+    full = tiny_config(tmp_path / "full", optim=epochs)
+    assert tdsnn("train", "--config", str(full), "--no-progress").returncode == 0
+
+    broken = tiny_config(tmp_path / "broken", optim=epochs)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tdsnn_core.cli", "train", "--config", str(broken), "--no-progress"],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log = tmp_path / "broken" / "metrics.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    assert proc.poll() is None, "training finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert read_metadata(tmp_path / "broken" / "last.safetensors")["epoch"] < 4
+    resumed = tdsnn("train", "--config", str(broken), "--resume", "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    a = model_tensors(tmp_path / "full" / "last.safetensors")
+    b = model_tensors(tmp_path / "broken" / "last.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config) -> None:
+    path = tiny_config(optim={"epochs": 1})
+    config = load_config(path)
+    train(config, progress=False)
+    last = Path(config.run.out_dir) / "last.safetensors"
+    before = last.read_bytes()
+    exploding = load_config(path, ["optim.epochs=3", "optim.lr=1e38", "optim.grad_clip=null"])
+    with pytest.raises(TrainingError, match="non-finite loss.*last good checkpoint"):
+        train(exploding, resume=True, progress=False)
+    assert last.read_bytes() == before
+    load_checkpoint(last)
+
+
+def test_cli_reports_user_errors_without_a_traceback(tiny_config, tmp_path: Path) -> None:
+    bad_key = tdsnn("train", "--config", str(tiny_config()), "--set", "optim.lrr=1")
+    assert bad_key.returncode == 2 and "unknown config key(s) ['lrr']" in bad_key.stderr
+    no_data = tdsnn("train", "--set", f"data.root={tmp_path}", "--set", "optim.epochs=1")
+    assert no_data.returncode == 2 and "apt-get install dataset-fashion-mnist" in no_data.stderr
+    no_resume = tdsnn("train", "--config", str(tiny_config(tmp_path / "empty")), "--resume")
+    assert no_resume.returncode == 2 and "no checkpoint to resume from" in no_resume.stderr
+    assert "Traceback" not in bad_key.stderr + no_data.stderr + no_resume.stderr
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"garbage")
+    bad_ckpt = tdsnn("eval", str(corrupt))
+    assert bad_ckpt.returncode == 2 and "not a readable safetensors" in bad_ckpt.stderr
+
+
+def test_torchrun_two_gloo_processes(tiny_config, tmp_path: Path) -> None:
+    config = tiny_config(tmp_path / "ddp", optim={"epochs": 1}, run={"sync_bn": True})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "tdsnn_core.cli",
+            "train",
+            "--config",
+            str(config),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = read_metadata(tmp_path / "ddp" / "last.safetensors")
+    assert meta["world_size"] == 2 and meta["train_state"]["global_step"] == 3  # 96 / (2 x 16)
+    lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1  # only rank 0 writes
+    load_checkpoint(tmp_path / "ddp" / "last.safetensors")
