@@ -1,0 +1,1 @@
+"""Panel/Bokeh dashboard: animated cortical sheets, selectivity overlays, lesion experiments."""

@@ -1,0 +1,1 @@
+"""FastAPI service: loads checkpoints and serves spike maps, selectivity maps and lesions."""
