@@ -48,7 +48,7 @@ class TopographyConfig:
     positions: str | None = None
     sheet_seed: int = 0
     topoloss_factor: float = 3.0
-    eps: float = 1e-6
+    eps: float = 1e-3
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 
-def response_correlations(responses: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def response_correlations(responses: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Pearson correlation over the batch between units: [M, B, n] -> [M, n, n].
 
     Units with zero variance (e.g. silent) correlate 0 with everything (finite, no NaN).
@@ -19,7 +19,7 @@ def response_correlations(responses: torch.Tensor, eps: float = 1e-6) -> torch.T
     return z.transpose(1, 2) @ z
 
 
-def correlogram_correlations(spikes: torch.Tensor, window: int, eps: float = 1e-6) -> torch.Tensor:
+def correlogram_correlations(spikes: torch.Tensor, window: int, eps: float = 1e-3) -> torch.Tensor:
     """Normalised cross-correlograms r_CCG = CCG_ij / sqrt(ACG_i ACG_j): [M, T, B, n] -> [M, n, n].
 
     CCG_ij = sum_{tau=-W..W} 1 / (B (T - |tau|)) sum_b sum_t S_i(t) S_j(t + tau). Lag -tau is

@@ -34,14 +34,14 @@ def default_window(timesteps: int) -> int:
     return max(timesteps // 2 - 1, 0)
 
 
-def rate_term(rates: torch.Tensor, target: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def rate_term(rates: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """L_L per cluster from the clusters' rates [M, B, n] and targets [M, n, n] -> [M]."""
     r = response_correlations(rates, eps)
     return (1.0 - pearson_with_target(r, target)) / 2.0
 
 
 def timing_term(
-    spikes: torch.Tensor, target: torch.Tensor, window: int, eps: float = 1e-6
+    spikes: torch.Tensor, target: torch.Tensor, window: int, eps: float = 1e-3
 ) -> torch.Tensor:
     """L_S per cluster from the clusters' spikes [M, T, B, n] and targets [M, n, n] -> [M]."""
     r = correlogram_correlations(spikes, window, eps)
@@ -64,7 +64,7 @@ def stc_loss(
     clusters_per_layer: int = 10,
     cluster_size: int = 256,
     window: int | None = None,
-    eps: float = 1e-6,
+    eps: float = 1e-3,
     generator: torch.Generator | None = None,
 ) -> TopoLossParts:
     """STC loss over the layers in ``positions``.
@@ -99,7 +99,7 @@ def spatial_correlation_loss(
     weight: float,
     clusters_per_layer: int = 10,
     cluster_size: int = 256,
-    eps: float = 1e-6,
+    eps: float = 1e-3,
     generator: torch.Generator | None = None,
 ) -> TopoLossParts:
     """TDANN's spatial correlation loss on any responses [B, ...] (activations or rates).

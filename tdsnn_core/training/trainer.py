@@ -95,6 +95,11 @@ class _Run:
         self.sheets = sheets
         model = self.model.to(ctx.device)
         if cfg.run.sync_bn and ctx.distributed:
+            if ctx.device.type != "cuda":
+                raise TrainingError(
+                    "run.sync_bn needs CUDA GPUs (torch's SyncBatchNorm has no "
+                    "CPU implementation); set run.sync_bn=false"
+                )
             model = convert_sync_batchnorm(model)
         optimizer = self._optimizer(model)
         if resume:

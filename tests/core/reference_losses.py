@@ -49,7 +49,7 @@ def ccg(spikes: np.ndarray, i: int, j: int, window: int) -> float:
     return total
 
 
-def rate_loss(spikes: np.ndarray, positions: np.ndarray, eps: float = 1e-6) -> float:
+def rate_loss(spikes: np.ndarray, positions: np.ndarray, eps: float = 1e-3) -> float:
     """L_L for one cluster: spikes [T, B, n], positions [n, 2]."""
     rates = spikes.mean(axis=0)
     n = rates.shape[1]
@@ -57,7 +57,7 @@ def rate_loss(spikes: np.ndarray, positions: np.ndarray, eps: float = 1e-6) -> f
     return (1.0 - pearson(r, inverse_distances(positions))) / 2.0
 
 
-def timing_loss(spikes: np.ndarray, positions: np.ndarray, window: int, eps: float = 1e-6) -> float:
+def timing_loss(spikes: np.ndarray, positions: np.ndarray, window: int, eps: float = 1e-3) -> float:
     """L_S for one cluster: normalised CCG r_ij = CCG_ij / sqrt(ACG_i ACG_j)."""
     n = spikes.shape[2]
     acg = [ccg(spikes, i, i, window) for i in range(n)]

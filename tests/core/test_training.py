@@ -118,7 +118,7 @@ def test_cli_reports_user_errors_without_a_traceback(tiny_config, tmp_path: Path
 
 
 def test_torchrun_two_gloo_processes(tiny_config, tmp_path: Path) -> None:
-    config = tiny_config(tmp_path / "ddp", optim={"epochs": 1}, run={"sync_bn": True})
+    config = tiny_config(tmp_path / "ddp", optim={"epochs": 1})
     result = subprocess.run(
         [
             sys.executable,
@@ -144,3 +144,18 @@ def test_torchrun_two_gloo_processes(tiny_config, tmp_path: Path) -> None:
     lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1  # only rank 0 writes
     load_checkpoint(tmp_path / "ddp" / "last.safetensors")
+
+
+def test_sync_batchnorm_conversion_keeps_the_network() -> None:
+    from tdsnn_core.models import create_model
+    from tdsnn_core.training.distributed import MultiStepSyncBatchNorm, convert_sync_batchnorm
+
+    torch.manual_seed(0)
+    model = create_model("sresnet_mini", widths=[4, 8, 8, 8], stem_width=4, input_size=16)
+    model.train()(torch.rand(8, 1, 16, 16))  # non-trivial running statistics
+    images = torch.rand(4, 1, 16, 16)
+    expected = model.eval()(images)
+    synced = convert_sync_batchnorm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in synced.modules())
+    assert any(isinstance(m, MultiStepSyncBatchNorm) for m in synced.modules())
+    torch.testing.assert_close(synced.eval()(images), expected)
