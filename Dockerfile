@@ -13,7 +13,10 @@ COPY tdsnn_core ./tdsnn_core
 COPY backend ./backend
 COPY app ./app
 COPY configs ./configs
+COPY models ./models
 RUN python -m pip install --no-cache-dir --upgrade pip \
  && python -m pip install --no-cache-dir -e .
 
-CMD ["tdsnn", "train", "--config", "configs/fmnist_stc.yaml"]
+EXPOSE 8000
+# Set TDSNN_TOKEN to protect every route when the port is exposed.
+CMD ["tdsnn", "serve", "--models", "models", "--host", "0.0.0.0", "--port", "8000"]

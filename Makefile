@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 data:  ## Fashion-MNIST from Debian (31 MB); nothing is downloaded at run time
 	@[ -d $(FMNIST) ] || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist)
 
-demo: $(STAMP) data  ## train the small STC model on Fashion-MNIST (about 15 min on 2 cores)
-	$(BIN)/tdsnn train --config configs/fmnist_stc.yaml
+demo: $(STAMP) data  ## serve the bundled models (models/) at http://127.0.0.1:8000
+	$(BIN)/tdsnn serve --models models
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

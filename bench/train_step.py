@@ -6,7 +6,7 @@ Prints, for the small model (28 px) and SResNet18 (64 px), B = 32, T = 4:
   * the vectorised STC loss against the plainly written reference (speed-up, agreement);
   * peak memory (max RSS of a fresh process) with and without STC.
 
-    python bench/train_step.py [--repeats 5] [--threads 2]
+    python bench/train_step.py [--repeats 5] [--threads 2] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -44,17 +44,21 @@ BATCH = 32
 class Stepper:
     """One model + optimizer + objective; ``step()`` runs a full training step."""
 
-    def __init__(self, model_name: str, variant: str) -> None:
+    def __init__(self, model_name: str, variant: str, device: str = "cpu") -> None:
         torch.manual_seed(0)
-        self.model = create_model(model_name, **MODELS[model_name]).train()
+        self.device = torch.device(device)
+        self.model = create_model(model_name, **MODELS[model_name]).train().to(self.device)
         spec = self.model.config
-        self.images = torch.rand(BATCH, spec["in_channels"], spec["input_size"], spec["input_size"])
-        self.labels = torch.randint(0, spec["num_classes"], (BATCH,))
+        size = spec["input_size"]
+        self.images = torch.rand(BATCH, spec["in_channels"], size, size, device=self.device)
+        self.labels = torch.randint(0, spec["num_classes"], (BATCH,), device=self.device)
         cfg = VARIANTS[variant]
-        self.objective = TopographicObjective(
-            cfg, initial_sheets(self.model, cfg), torch.device("cpu")
-        )
+        self.objective = TopographicObjective(cfg, initial_sheets(self.model, cfg), self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
 
     def step(self) -> float:
         """Seconds for one full training step (forward, task + topographic loss, backward)."""
@@ -65,6 +69,7 @@ class Stepper:
         self.optimizer.zero_grad()
         total.backward()
         self.optimizer.step()
+        self._sync()
         return time.perf_counter() - start
 
     def loss_time(self) -> float:
@@ -74,18 +79,23 @@ class Stepper:
         with torch.no_grad():
             out = self.model(self.images, return_spikes=True)
         spikes = {k: v.requires_grad_() for k, v in out.spikes.items()}
+        self._sync()
         start = time.perf_counter()
         self.objective(self.model, out._replace(spikes=spikes)).total.backward()
+        self._sync()
         return time.perf_counter() - start
 
 
-def time_steps(repeats: int) -> None:
+def time_steps(repeats: int, device: str) -> None:
+    where = (
+        torch.cuda.get_device_name() if device == "cuda" else f"{torch.get_num_threads()} threads"
+    )
     print(
-        f"\n== training step, B = {BATCH}, T = 4, {torch.get_num_threads()} threads "
+        f"\n== training step, B = {BATCH}, T = 4, {where} "
         f"(median of {repeats}, variants interleaved) =="
     )
     for model_name in MODELS:
-        steppers = {v: Stepper(model_name, v) for v in VARIANTS}
+        steppers = {v: Stepper(model_name, v, device) for v in VARIANTS}
         for s in steppers.values():
             s.step()  # warm-up
         times: dict[str, list[float]] = {v: [] for v in VARIANTS}
@@ -130,18 +140,29 @@ def reference_speedup() -> None:
     )
 
 
-def peak_memory() -> None:
-    print("\n== peak memory (max RSS of a fresh process, 2 training steps) ==")
+def peak_memory(device: str) -> None:
+    what = "peak CUDA memory allocated" if device == "cuda" else "max RSS"
+    print(f"\n== peak memory ({what} of a fresh process, 2 training steps) ==")
     for model_name in MODELS:
         rss = {}
         for variant in ("none", "stc M=10 n=256"):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", model_name, variant],
+                [
+                    sys.executable,
+                    __file__,
+                    "--device",
+                    device,
+                    "--size",
+                    str(MODELS["sresnet18"]["input_size"]),
+                    "--child",
+                    model_name,
+                    variant,
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
             )
-            rss[variant] = json.loads(out.stdout.strip().splitlines()[-1])["max_rss_mb"]
+            rss[variant] = json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
         print(
             f"{model_name:13s} none {rss['none']:7.0f} MB   stc M=10 n=256 "
             f"{rss['stc M=10 n=256']:7.0f} MB   ratio {rss['stc M=10 n=256'] / rss['none']:.2f}"
@@ -152,19 +173,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--size", type=int, default=64, help="sresnet18 input size")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    MODELS["sresnet18"]["input_size"] = args.size
     if args.child:
-        stepper = Stepper(*args.child)
+        stepper = Stepper(*args.child, args.device)
         for _ in range(2):
             stepper.step()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"max_rss_mb": rss}))
+        if args.device == "cuda":
+            peak = torch.cuda.max_memory_allocated() / 2**20
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"peak_mb": peak}))
         return
-    time_steps(args.repeats)
+    time_steps(args.repeats, args.device)
     reference_speedup()
-    peak_memory()
+    peak_memory(args.device)
 
 
 if __name__ == "__main__":

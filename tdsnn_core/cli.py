@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_eval)
 
     add_analyze_parser(sub)
+    for plugin in entry_points(group="tdsnn.commands"):  # e.g. `serve`, from backend/
+        plugin.load()(sub)
 
     p = sub.add_parser("models", help="list the registered models")
     p.set_defaults(handler=_models)

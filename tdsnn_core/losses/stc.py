@@ -54,6 +54,34 @@ def gather_clusters(values: torch.Tensor, clusters: torch.Tensor) -> torch.Tenso
     return gathered.movedim(-2, 0)
 
 
+def clustered_batches(
+    values: Mapping[str, torch.Tensor],
+    positions: Mapping[str, torch.Tensor],
+    neighborhood_widths: Mapping[str, float],
+    cluster_size: int,
+    clusters_per_layer: int,
+    generator: torch.Generator | None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Sample each layer's clusters and stack those of equal size across layers.
+
+    ``values[layer]`` is [..., N]; returns (values [L*M, ..., n], targets [L*M, n, n]) per
+    cluster size, so that every layer's clusters run through one set of batched kernels.
+    """
+    groups: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+    for layer, pos in positions.items():
+        clusters = sample_clusters(
+            pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
+        )
+        gathered = gather_clusters(values[layer], clusters)
+        groups.setdefault(clusters.shape[1], []).append(
+            (gathered, inverse_distance_targets(pos[clusters]))
+        )
+    return [
+        (torch.cat([v for v, _ in items]), torch.cat([t for _, t in items]))
+        for items in groups.values()
+    ]
+
+
 def stc_loss(
     spikes: Mapping[str, torch.Tensor],
     positions: Mapping[str, torch.Tensor],
@@ -72,20 +100,16 @@ def stc_loss(
     ``spikes[layer]`` is [T, B, C, H, W] (or [T, B, N]); ``positions[layer]`` is [N, 2] in mm
     on the same device. A term whose weight is 0 is not computed (reported as 0).
     """
-    device = next(iter(spikes.values())).device
-    zero = torch.zeros((), device=device)
-    rate_sum, timing_sum = zero, zero
-    for layer, pos in positions.items():
-        s = spikes[layer].flatten(2).float()
-        clusters = sample_clusters(
-            pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
-        )
-        target = inverse_distance_targets(pos[clusters])
-        clustered = gather_clusters(s, clusters)  # [M, T, B, n]
+    flat = {layer: spikes[layer].flatten(2).float() for layer in positions}
+    steps = next(iter(flat.values())).shape[0]
+    w = default_window(steps) if window is None else window
+    rate_sum = timing_sum = torch.zeros((), device=next(iter(flat.values())).device)
+    for clustered, target in clustered_batches(
+        flat, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator
+    ):
         if alpha:
             rate_sum = rate_sum + rate_term(clustered.mean(1), target, eps).sum()
         if beta:
-            w = default_window(s.shape[0]) if window is None else window
             timing_sum = timing_sum + timing_term(clustered, target, w, eps).sum()
     rate_sum, timing_sum = rate_sum / clusters_per_layer, timing_sum / clusters_per_layer
     return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
@@ -106,14 +130,11 @@ def spatial_correlation_loss(
 
     On a spiking model's firing rates this equals the STC rate term alone (beta = 0).
     """
-    device = next(iter(responses.values())).device
-    total = torch.zeros((), device=device)
-    for layer, pos in positions.items():
-        clusters = sample_clusters(
-            pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
-        )
-        target = inverse_distance_targets(pos[clusters])
-        rates = gather_clusters(responses[layer].flatten(1).float(), clusters)
+    flat = {layer: responses[layer].flatten(1).float() for layer in positions}
+    total = torch.zeros((), device=next(iter(flat.values())).device)
+    for rates, target in clustered_batches(
+        flat, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator
+    ):
         total = total + rate_term(rates, target, eps).sum()
     total = total / clusters_per_layer
-    return TopoLossParts(weight * total, total, torch.zeros((), device=device))
+    return TopoLossParts(weight * total, total, torch.zeros((), device=total.device))

@@ -1,0 +1,151 @@
+"""Selectivity maps of a served model, computed once per (model, layer) and cached.
+
+orientation and pinwheels come from one orientation map of a V1 layer (gratings, as in
+``tdsnn analyze``); category and patches from one category map of an IT layer (the
+category probe set). A map that cannot be computed (e.g. a silent layer) is a 422.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from fastapi import HTTPException
+
+from backend import schemas
+from backend.registry import ModelEntry
+from tdsnn_core.analysis import (
+    CategoryMaps,
+    OrientationMap,
+    ProbeSet,
+    category_maps,
+    default_probe_set,
+    grating_set,
+    orientation_map,
+)
+from tdsnn_core.analysis.grid import SheetGrid
+from tdsnn_core.recording import record_rates
+
+MapKind = Literal["orientation", "pinwheels", "category", "patches"]
+SOURCE = {"orientation": "V1", "pinwheels": "V1", "category": "IT", "patches": "IT"}
+
+
+def map_payload(entry: ModelEntry, kind: MapKind, layer: str | None, probes_per_category: int):
+    """The response model of map ``kind`` (computed on first use; call off the event loop)."""
+    area = SOURCE[kind]
+    layer = layer or default_layer(entry, area)
+    entry.sheet(layer)
+    with entry.analysis_lock:
+        key = (area, layer)
+        if key not in entry.cache:
+            try:
+                if area == "V1":
+                    entry.cache[key] = _orientation(entry, layer)
+                else:
+                    entry.cache[key] = _categories(entry, layer, probes_per_category)
+            except ValueError as exc:
+                entry.cache[key] = exc
+        result = entry.cache[key]
+    if isinstance(result, ValueError):
+        raise HTTPException(422, f"no {kind} map for layer {layer!r}: {result}")
+    if kind == "category":
+        return _category_out(layer, result, entry.cache["probes"].descriptions)
+    return BUILDERS[kind](layer, result)
+
+
+def default_layer(entry: ModelEntry, area: str) -> str:
+    """First V1 layer for orientation maps, last IT layer for category maps (as the report)."""
+    names = [n for n, s in entry.sheets.items() if s.area == area] or list(entry.sheets)
+    return names[0] if area == "V1" else names[-1]
+
+
+def probe_set(entry: ModelEntry, per_category: int) -> ProbeSet:
+    """The default category probe set at the model's input size (cached; hold the lock)."""
+    if "probes" not in entry.cache:
+        config = entry.model.config
+        entry.cache["probes"] = default_probe_set(
+            config["input_size"], config["in_channels"], per_category=per_category
+        )
+    return entry.cache["probes"]
+
+
+def _orientation(entry: ModelEntry, layer: str) -> OrientationMap:
+    config, sheet = entry.model.config, entry.sheets[layer]
+    gratings = grating_set(config["input_size"], config["in_channels"])
+    rates = record_rates(entry.analysis_model, gratings.images, [layer])[layer]
+    return orientation_map(sheet.positions, rates, gratings, sheet_edge_mm=sheet.size_mm)
+
+
+def _categories(entry: ModelEntry, layer: str, per_category: int) -> CategoryMaps:
+    probes = probe_set(entry, per_category)
+    rates = record_rates(entry.analysis_model, probes.images, [layer])[layer]
+    return category_maps(entry.sheets[layer].positions, rates, probes.labels, probes.categories)
+
+
+def _finite(values):
+    """Floats (or nested lists of them) with NaN and inf as None."""
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, None).tolist()
+
+
+def _grid(grid: SheetGrid, values: np.ndarray) -> schemas.Grid:
+    return schemas.Grid(extent_mm=tuple(float(v) for v in grid.extent), values=_finite(values))
+
+
+def _orientation_out(layer: str, m: OrientationMap) -> schemas.OrientationMapOut:
+    return schemas.OrientationMapOut(
+        layer=layer,
+        preferred_orientation_deg=_finite(m.tuning.preferred_orientation_deg),
+        orientation_selectivity=_finite(m.tuning.orientation_selectivity),
+        analysed_units=np.flatnonzero(m.analysed).tolist(),
+        smoothness=schemas.Smoothness(
+            score=_finite(m.smoothness.score),
+            bin_centres_mm=m.smoothness.bin_centres.tolist(),
+            mean_curve=_finite(m.smoothness.mean_curve),
+        ),
+    )
+
+
+def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
+    p = m.pinwheels
+    return schemas.PinwheelsOut(
+        layer=layer,
+        count=p.count,
+        density=_finite(p.density),
+        centres_mm=[tuple(c) for c in np.asarray(p.centres_mm, dtype=float).reshape(-1, 2)],
+        signs=np.asarray(p.signs, dtype=int).tolist(),
+        orientation_field=_grid(p.field.grid, p.field.orientation_deg),
+    )
+
+
+def _category_out(
+    layer: str, m: CategoryMaps, descriptions: dict[str, str]
+) -> schemas.CategoryMapOut:
+    return schemas.CategoryMapOut(
+        layer=layer,
+        categories=list(m.categories),
+        descriptions=dict(descriptions),
+        t_values={c: _finite(t) for c, t in m.t_values.items()},
+        t_maps={c: _grid(t.grid, t.values) for c, t in m.t_maps.items()},
+        overlaps={k: _finite(v if v is not None else np.nan) for k, v in m.overlaps.items()},
+        smoothness={c: _finite(s.score) for c, s in m.smoothness.items()},
+    )
+
+
+def _patches_out(layer: str, m: CategoryMaps) -> schemas.PatchesOut:
+    patches, labels = {}, {}
+    for category, p in m.patches.items():
+        patches[category] = [
+            schemas.Patch(area_mm2=float(a), centroid_mm=(float(c[0]), float(c[1])), units=int(u))
+            for a, c, u in zip(p.areas_mm2, p.centroids_mm, p.unit_counts, strict=True)
+        ]
+        label_image = (np.arange(1, p.count + 1)[:, None, None] * p.masks).sum(axis=0)
+        labels[category] = _grid(m.t_maps[category].grid, label_image)
+    return schemas.PatchesOut(layer=layer, patches=patches, labels=labels)
+
+
+BUILDERS = {
+    "orientation": _orientation_out,
+    "pinwheels": _pinwheels_out,
+    "patches": _patches_out,
+}

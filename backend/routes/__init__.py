@@ -1,0 +1,1 @@
+"""API routes: models, spikes, and analysis (maps and lesions)."""

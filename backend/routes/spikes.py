@@ -1,0 +1,195 @@
+"""POST /v1/models/{id}/spikes: a stimulus (uploaded image or grating) -> spikes + prediction."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import torch
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from backend import schemas
+from backend.deps import ServiceSettings, Store
+from backend.encoding import MEDIA_TYPE, pack_spikes, raster
+from backend.images import decode_image, grating_image
+from backend.registry import ModelEntry
+from backend.settings import Settings
+from backend.worker import Inference
+
+router = APIRouter(tags=["spikes"])
+FORM_FIELDS = {"image", "options"}
+
+OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/SpikesRequest"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "options": {
+                            "type": "string",
+                            "description": "JSON of SpikeOptions (default: {})",
+                        },
+                    },
+                }
+            },
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "binary: bit-packed spikes (layout in backend.encoding); "
+            "raster and json: JSON",
+            "content": {
+                MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/SpikesRaster"},
+                            {"$ref": "#/components/schemas/SpikesJSON"},
+                        ]
+                    }
+                },
+            },
+        }
+    },
+}
+
+
+@router.post("/v1/models/{model_id}/spikes", response_model=None, openapi_extra=OPENAPI)
+async def spikes(
+    model_id: str,
+    request: Request,
+    store: Store,
+    settings: ServiceSettings,
+) -> Response:
+    """Spikes of every unit of the chosen layers at every timestep, and the top-k prediction.
+
+    Send JSON (``SpikesRequest``: a grating and the options) or multipart/form-data (an
+    ``image`` file, PNG or JPEG of any size, resized to the model's input, and ``options``).
+    """
+    entry = store.get(model_id)
+    options, image = await _stimulus(request, entry, settings)
+    layers = tuple(dict.fromkeys(options.layers or entry.sheets))
+    for layer in layers:
+        entry.sheet(layer)
+    timesteps = options.timesteps or entry.model.timesteps
+    if options.output == "json":
+        values = timesteps * sum(entry.sheets[layer].num_units for layer in layers)
+        if values > settings.max_json_values:
+            raise HTTPException(
+                422,
+                f"the json output form is for small requests: {values} spike values exceed "
+                f"{settings.max_json_values}; use output 'binary' or fewer layers",
+            )
+    inference = await asyncio.wrap_future(entry.worker.submit(image, timesteps, layers))
+    return await run_in_threadpool(_respond, entry, options, timesteps, inference)
+
+
+async def _stimulus(
+    request: Request, entry: ModelEntry, settings: Settings
+) -> tuple[schemas.SpikeOptions, torch.Tensor]:
+    size, channels = entry.model.config["input_size"], entry.model.config["in_channels"]
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        body = _validated(schemas.SpikesRequest, await request.body(), ("body",))
+        s = body.stimulus
+        image = grating_image(
+            size, channels, s.orientation_deg, s.cycles_per_image, s.phase_deg, s.contrast
+        )
+        return body, image
+    if media != "multipart/form-data":
+        raise HTTPException(
+            415,
+            f"content type {media or 'none'!r} is not accepted: send application/json "
+            "(a grating stimulus) or multipart/form-data (an image upload)",
+        )
+    async with request.form(max_files=2, max_fields=2) as form:
+        unknown = set(form.keys()) - FORM_FIELDS
+        if unknown:
+            raise HTTPException(
+                422, f"unknown multipart field(s) {sorted(unknown)}; known: image, options"
+            )
+        upload, options = form.get("image"), form.get("options") or "{}"
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "multipart field 'image' (a PNG or JPEG file) is missing")
+        if isinstance(options, UploadFile):
+            options = await options.read()
+        data, declared = await upload.read(), upload.content_type
+    options = _validated(schemas.SpikeOptions, options, ("body", "options"))
+    image = await run_in_threadpool(
+        decode_image, data, declared, size, channels, settings.max_image_pixels
+    )
+    return options, image
+
+
+def _validated(model: type, text: str | bytes, loc: tuple[str, ...]):
+    """``model`` from JSON text; errors become the usual 422 validation response."""
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": (*loc, *e["loc"])} for e in errors]) from None
+
+
+def _prediction(entry: ModelEntry, logits: np.ndarray, k: int) -> schemas.Prediction:
+    probabilities = torch.softmax(torch.from_numpy(logits).double(), 0).numpy()
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return schemas.Prediction(
+        top_k=[
+            schemas.ClassScore(
+                index=int(i), label=entry.classes[i], probability=float(probabilities[i])
+            )
+            for i in order
+        ]
+    )
+
+
+def _respond(
+    entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
+) -> Response:
+    prediction = _prediction(entry, inference.logits, options.top_k)
+    if options.output == "binary":
+        header = {"model": entry.id, "timesteps": timesteps, "prediction": prediction.model_dump()}
+        return Response(pack_spikes(header, inference.spikes), media_type=MEDIA_TYPE)
+    if options.output == "json":
+        body = schemas.SpikesJSON(
+            model=entry.id,
+            timesteps=timesteps,
+            prediction=prediction,
+            layers=[
+                schemas.LayerSpikes(
+                    name=name,
+                    dims=s.shape[1:],
+                    fired=[np.flatnonzero(step).tolist() for step in s.reshape(timesteps, -1)],
+                )
+                for name, s in inference.spikes.items()
+            ],
+        )
+    else:
+        layers = []
+        for name, s in inference.spikes.items():
+            sheet = entry.sheets[name]
+            counts, units = raster(
+                s.reshape(timesteps, -1), sheet.positions, sheet.size_mm, options.raster_cells
+            )
+            layers.append(
+                schemas.LayerRaster(
+                    name=name, size_mm=sheet.size_mm, counts=counts.tolist(), units=units.tolist()
+                )
+            )
+        body = schemas.SpikesRaster(
+            model=entry.id,
+            timesteps=timesteps,
+            prediction=prediction,
+            cells=options.raster_cells,
+            layers=layers,
+        )
+    return Response(body.model_dump_json(), media_type="application/json")

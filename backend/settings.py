@@ -1,0 +1,38 @@
+"""Service settings: environment variables with the prefix ``TDSNN_`` or ``tdsnn serve`` flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+class Settings(BaseSettings):
+    """Where models come from, where to listen, and the service's limits.
+
+    ``token`` (``TDSNN_TOKEN``), when set, is required as ``Authorization: Bearer <token>`` on
+    every route. ``batch_window_ms`` and ``max_batch`` shape GPU micro-batching; on CPU each
+    request runs alone (``max_batch`` applies on CUDA only).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TDSNN_", extra="forbid")
+
+    models_dir: Path = DEFAULT_MODELS_DIR
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    token: SecretStr | None = None
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's)")
+    max_upload_bytes: int = Field(10 * 2**20, ge=1)
+    max_image_pixels: int = Field(25_000_000, ge=1)
+    max_json_values: int = Field(
+        200_000, ge=1, description="largest T x units answered in the 'json' output form"
+    )
+    batch_window_ms: float = Field(2.0, ge=0.0)
+    max_batch: int = Field(32, ge=1)
+    lesion_images: int = Field(256, ge=8, description="test images per lesion score")
+    probes_per_category: int = Field(40, ge=2)

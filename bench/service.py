@@ -1,0 +1,149 @@
+"""The service against calling the model in-process: latency, response size, throughput.
+
+    python bench/service.py [--checkpoint PATH] [--threads N] [--repeats N] [--device cpu|cuda]
+
+Starts ``tdsnn serve`` (``python -m backend.command serve``) on a free loopback port, serving
+the checkpoint (default: an untrained sresnet_mini, threshold lowered so layers spike), and
+prints in one run: the median latency of one spikes request (binary form, every layer) vs
+one direct ``model(image, return_spikes=True)`` call with the same torch threads, timed
+alternately (target ratio <= 1.2); the binary response's bytes vs the bit-packed minimum
+(target <= 1.1x) and vs the json form; and requests per second with 1, 8 and 32 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import torch
+
+from backend.encoding import packed_size
+from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
+from tdsnn_core.data import sine_grating
+from tdsnn_core.models import create_model
+from tdsnn_core.sheets import build_sheets
+
+REPO = Path(__file__).resolve().parent.parent
+GRATING = {"orientation_deg": 45.0, "cycles_per_image": 4.0, "phase_deg": 0.0, "contrast": 1.0}
+
+
+def untrained_checkpoint(path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("sresnet_mini", v_threshold=0.3)
+    layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
+    save_checkpoint(path, model, build_sheets(layers), {})
+
+
+def start_server(models: Path, threads: int, device: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TDSNN_THREADS": str(threads)}
+    command = [sys.executable, "-m", "backend.command", "serve", "--models", str(models)]
+    command += ["--port", str(port), "--device", device, "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=REPO, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def throughput(url: str, model_id: str, clients: int, requests: int) -> float:
+    """Requests per second of ``clients`` concurrent clients sending ``requests`` in all."""
+
+    async def client(http: httpx.AsyncClient, count: int) -> None:
+        for _ in range(count):
+            response = await http.post(f"/v1/models/{model_id}/spikes", json={"stimulus": GRATING})
+            response.raise_for_status()
+
+    async def run() -> float:
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
+            start = time.perf_counter()
+            await asyncio.gather(*(client(http, requests // clients) for _ in range(clients)))
+            return (requests // clients) * clients / (time.perf_counter() - start)
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp)
+        model_id = "bench"
+        if args.checkpoint:
+            shutil.copy(args.checkpoint, models / f"{model_id}.safetensors")
+        else:
+            untrained_checkpoint(models / f"{model_id}.safetensors")
+        ckpt = load_checkpoint(models / f"{model_id}.safetensors", args.device)
+        process, url = start_server(models, args.threads, args.device)
+        try:
+            report(ckpt, url, model_id, args)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def report(ckpt, url: str, model_id: str, args: argparse.Namespace) -> None:
+    config, model = ckpt.model.config, ckpt.model
+    image = sine_grating(config["input_size"], *GRATING.values(), channels=config["in_channels"])
+    image = image[None].to(args.device)
+    body = {"stimulus": GRATING}
+    direct, served = [], []
+    with httpx.Client(base_url=url, timeout=600) as http, torch.inference_mode():
+        for i in range(args.repeats + 3):  # 3 warm-up rounds
+            start = time.perf_counter()
+            out = model(image, return_spikes=True)
+            if args.device == "cuda":
+                torch.cuda.synchronize()
+            middle = time.perf_counter()
+            response = http.post(f"/v1/models/{model_id}/spikes", json=body)
+            end = time.perf_counter()
+            response.raise_for_status()
+            if i >= 3:
+                direct.append(middle - start)
+                served.append(end - middle)
+        binary = len(response.content)
+        json_bytes = len(
+            http.post(f"/v1/models/{model_id}/spikes", json=body | {"output": "json"}).content
+        )
+    minimum = packed_size(model.timesteps, [t.dims for t in model.topographic_layers()])
+    d, s = statistics.median(direct) * 1e3, statistics.median(served) * 1e3
+    print(
+        f"model {model.model_name}, {config['input_size']} px, T = {model.timesteps}, "
+        f"{len(out.spikes)} layers, device {args.device}, torch threads {args.threads}"
+    )
+    print(f"latency   direct {d:.2f} ms   service {s:.2f} ms   ratio {s / d:.2f}  (target <= 1.2)")
+    print(
+        f"bytes     binary {binary}   bit-packed minimum {minimum}   "
+        f"ratio {binary / minimum:.3f}  (target <= 1.1)   json {json_bytes} "
+        f"({json_bytes / binary:.1f}x binary)"
+    )
+    for clients in (1, 8, 32):
+        rate = throughput(url, model_id, clients, max(2 * args.repeats, 2 * clients))
+        print(f"throughput {clients:>2} clients  {rate:.1f} requests/s")
+
+
+if __name__ == "__main__":
+    main()

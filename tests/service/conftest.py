@@ -1,0 +1,72 @@
+"""A real uvicorn server (subprocess) on a free loopback port, serving test checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+from safetensors.torch import save_file
+from service_helpers import start_server
+
+from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
+from tdsnn_core.models import create_model
+from tdsnn_core.sheets import build_sheets
+
+LIMITS = {"TDSNN_MAX_UPLOAD_BYTES": "1000000", "TDSNN_MAX_IMAGE_PIXELS": "4000000"}
+
+
+def write_checkpoint(path: Path, **options) -> None:
+    """An untrained sresnet_mini (low threshold, so units fire) trained "on" gratings."""
+    torch.manual_seed(0)
+    model = create_model("sresnet_mini", v_threshold=0.25, **options)
+    layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
+    meta = {"train_config": {"data": {"kind": "gratings"}}, "epoch": 3, "metrics": {"top1": 0.5}}
+    save_checkpoint(path, model, build_sheets(layers), meta)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("models")
+    write_checkpoint(folder / "mini.safetensors")
+    write_checkpoint(
+        folder / "tiny.safetensors",
+        widths=[4, 8, 8, 8],
+        stem_width=4,
+        input_size=16,
+        timesteps=2,
+        num_classes=4,
+    )
+    (folder / "corrupt.safetensors").write_bytes(b"\x00\x01 not a checkpoint")
+    torch.save({"weights": torch.zeros(2)}, folder / "pickled.pt")
+    save_file({"w": torch.zeros(2)}, str(folder / "foreign.safetensors"))
+    (folder / "notes.txt").write_text("not a model")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("logs") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def server(models_dir, server_log):
+    """Base URL of the server of ``models_dir`` (its output goes to ``server_log``)."""
+    process, url = start_server(models_dir, server_log, **LIMITS)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def http(server):
+    with httpx.Client(base_url=server, timeout=300) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def local(models_dir):
+    """The served checkpoints loaded in the test process, to run the models directly."""
+    torch.set_num_threads(1)
+    return {name: load_checkpoint(models_dir / f"{name}.safetensors") for name in ("mini", "tiny")}
