@@ -151,7 +151,9 @@ def synchrony_vs_distance(
     if len(active) < 2:
         raise ValueError(f"{sheet.layer}: {len(active)} units spike; synchrony needs at least 2")
     units = np.sort(np.random.default_rng(seed).permutation(active)[:max_units])
-    r_ccg = correlogram_correlations(spikes[:, :, units].float()[None], window)[0].numpy()
+    # only spiking units are kept, so a tiny eps measures r_CCG itself (the loss's 1e-3 would not)
+    clustered = spikes[:, :, units].double()[None]
+    r_ccg = correlogram_correlations(clustered, window, eps=1e-12)[0].numpy()
     np.fill_diagonal(r_ccg, 0.0)
     r_pairs = squareform(r_ccg, checks=False)
     distances = squareform(
