@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,16 @@ def tiny_config(tmp_path: Path):
         return path
 
     return make
+
+
+@pytest.fixture
+def torchrun():
+    """Run ``tdsnn train --config PATH`` under torchrun with ``nproc`` processes."""
+
+    def launch(config: Path, nproc: int, env: dict[str, str]) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   f"--nproc_per_node={nproc}", "-m", "tdsnn_core.cli", "train", "--config",
+                   str(config), "--no-progress"]  # fmt: skip
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+    return launch

@@ -6,8 +6,6 @@ Skipped on machines without a CUDA GPU (CI has none); run them where a GPU is pr
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,29 +41,11 @@ def test_amp_training_on_cuda_and_loading_on_cpu(tiny_config) -> None:
     assert next(ckpt.model.parameters()).device.type == "cpu"
 
 
-def test_torchrun_nccl(tiny_config, tmp_path: Path) -> None:
+def test_torchrun_nccl(tiny_config, torchrun, tmp_path: Path) -> None:
     config = tiny_config(
         tmp_path / "nccl", optim={"epochs": 1}, run={"device": "cuda", "sync_bn": True}
     )
     nproc = min(torch.cuda.device_count(), 2)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc_per_node={nproc}",
-            "-m",
-            "tdsnn_core.cli",
-            "train",
-            "--config",
-            str(config),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=600,
-    )
+    result = torchrun(config, nproc, dict(os.environ))
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_metadata(tmp_path / "nccl" / "last.safetensors")["world_size"] == nproc

@@ -117,27 +117,8 @@ def test_cli_reports_user_errors_without_a_traceback(tiny_config, tmp_path: Path
     assert bad_ckpt.returncode == 2 and "not a readable safetensors" in bad_ckpt.stderr
 
 
-def test_torchrun_two_gloo_processes(tiny_config, tmp_path: Path) -> None:
-    config = tiny_config(tmp_path / "ddp", optim={"epochs": 1})
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "tdsnn_core.cli",
-            "train",
-            "--config",
-            str(config),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+def test_torchrun_two_gloo_processes(tiny_config, torchrun, tmp_path: Path) -> None:
+    result = torchrun(tiny_config(tmp_path / "ddp", optim={"epochs": 1}), 2, ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     meta = read_metadata(tmp_path / "ddp" / "last.safetensors")
     assert meta["world_size"] == 2 and meta["train_state"]["global_step"] == 3  # 96 / (2 x 16)
