@@ -44,14 +44,22 @@ BATCH = 32
 class Stepper:
     """One model + optimizer + objective; ``step()`` runs a full training step."""
 
-    def __init__(self, model_name: str, variant: str, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_name: str,
+        variant: str,
+        device: str = "cpu",
+        options: dict | None = None,
+        batch: int = BATCH,
+    ) -> None:
         torch.manual_seed(0)
         self.device = torch.device(device)
-        self.model = create_model(model_name, **MODELS[model_name]).train().to(self.device)
+        options = MODELS[model_name] if options is None else options
+        self.model = create_model(model_name, **options).train().to(self.device)
         spec = self.model.config
         size = spec["input_size"]
-        self.images = torch.rand(BATCH, spec["in_channels"], size, size, device=self.device)
-        self.labels = torch.randint(0, spec["num_classes"], (BATCH,), device=self.device)
+        self.images = torch.rand(batch, spec["in_channels"], size, size, device=self.device)
+        self.labels = torch.randint(0, spec["num_classes"], (batch,), device=self.device)
         cfg = VARIANTS[variant]
         self.objective = TopographicObjective(cfg, initial_sheets(self.model, cfg), self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4)

@@ -84,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_optimize_positions)
+
+    cards = sub.add_parser("card", help="model cards of released checkpoints").add_subparsers(
+        metavar="ACTION"
+    )
+    p = cards.add_parser("write", help="measure a checkpoint and write its card")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--config", type=Path, required=True, help="the YAML config that trained it")
+    p.add_argument("--notes", default="", help="a paragraph for the card's body")
+    p.add_argument("--out", type=Path, default=None, help="default: cards/<stem>.md beside it")
+    p.set_defaults(handler=_write_card)
+    p = cards.add_parser("check", help="check a checkpoint against its card")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--card", type=Path, default=None, help="default: cards/<stem>.md beside it")
+    p.set_defaults(handler=_check_card)
     return parser
 
 
@@ -181,6 +195,31 @@ def _optimize_positions(args: argparse.Namespace) -> int:
         )
     save_sheets(args.out, sheets)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _write_card(args: argparse.Namespace) -> int:
+    from tdsnn_core.cards import build_card, card_path, write_card
+
+    card = build_card(args.checkpoint, args.config, args.notes)
+    path = write_card(card, args.out or card_path(args.checkpoint))
+    subset = card["metrics"]["subset"]
+    print(
+        f"wrote {path}: top-1 {subset['top1']} % on {subset['images']} test images, "
+        f"V1 smoothness {subset['v1_smoothness']}"
+    )
+    return 0
+
+
+def _check_card(args: argparse.Namespace) -> int:
+    from tdsnn_core.cards import check_card
+
+    result = check_card(args.checkpoint, args.card)
+    for problem in result.problems:
+        print(f"{args.checkpoint}: {problem}")
+    if result.problems:
+        return 1
+    print(f"{args.checkpoint} matches its card")
     return 0
 
 

@@ -49,6 +49,7 @@ class TopographyConfig:
     sheet_seed: int = 0
     topoloss_factor: float = 3.0
     eps: float = 1e-3
+    ramp_epochs: float = 0.0  # the topographic weight grows 0 -> 1 over this many epochs
 
 
 @dataclass

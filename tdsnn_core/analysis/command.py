@@ -1,4 +1,4 @@
-"""``tdsnn analyze CHECKPOINT [--compare OTHER] --out DIR``: the full analysis report."""
+"""``tdsnn analyze CHECKPOINT [--compare OTHER ...] --out DIR``: the full analysis report."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--compare",
         type=Path,
-        default=None,
+        nargs="+",
+        default=[],
         metavar="OTHER_CHECKPOINT",
-        help="a second checkpoint, shown side by side with a differences table",
+        help="more checkpoints shown side by side (up to 5; one gets a differences table)",
     )
     p.add_argument("--out", type=Path, required=True, help="report folder to write")
     p.add_argument(
@@ -99,10 +100,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     device = resolve_device(args.device)
-    paths = [args.checkpoint] + ([args.compare] if args.compare else [])
+    paths = [args.checkpoint, *args.compare]
     labels = [p.stem for p in paths]
     if len(set(labels)) < len(labels):
-        labels = [f"{tag}: {label}" for tag, label in zip("AB", labels, strict=False)]
+        labels = [f"{tag}: {label}" for tag, label in zip("ABCDEF", labels, strict=False)]
     results = [
         analyze_checkpoint(
             load_checkpoint(path, device), settings, label=label, progress=not args.no_progress

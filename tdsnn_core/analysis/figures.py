@@ -183,7 +183,7 @@ def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
     fig, axes = _panels(1, 4)
     accuracy, entropy, rates, fisher = axes[0]
     for i, r in enumerate(results):
-        style = ("-", "--")[i]
+        style = ("-", "--", ":", "-.")[i % 4]
         if r.temporal is not None:
             steps = [s.timesteps for s in r.temporal]
             accuracy.plot(steps, [s.accuracy for s in r.temporal], "o" + style, label=r.label)

@@ -32,6 +32,7 @@ from tdsnn_core.analysis.maps import (
 from tdsnn_core.analysis.probes import ProbeSet, default_probe_set, load_probe_folder
 from tdsnn_core.analysis.robustness import DEFAULT_STRENGTHS, robustness_curves
 from tdsnn_core.analysis.stimuli import grating_set
+from tdsnn_core.analysis.summary import summary_markdown, summary_rows
 from tdsnn_core.analysis.temporal import (
     SpikingStatistics,
     SynchronyCurve,
@@ -42,6 +43,7 @@ from tdsnn_core.analysis.temporal import (
 from tdsnn_core.checkpoints import Checkpoint
 from tdsnn_core.recording import record_rates
 
+MAX_MODELS = 6
 PARTS = (
     "orientation",
     "categories",
@@ -135,13 +137,39 @@ def labelled_images(
     return torch.stack(images), np.array(labels)
 
 
-def _default_layer(ckpt: Checkpoint, chosen: str | None, area: str, last: bool) -> str:
+def default_layer(ckpt: Checkpoint, chosen: str | None, area: str, last: bool) -> str:
+    """``chosen`` if it has a sheet, else the first (or ``last``) layer of ``area``."""
     if chosen is not None:
         if chosen not in ckpt.sheets:
             raise ValueError(f"layer {chosen!r} has no cortical sheet; known: {list(ckpt.sheets)}")
         return chosen
     names = [name for name, sheet in ckpt.sheets.items() if sheet.area == area] or list(ckpt.sheets)
     return names[-1] if last else names[0]
+
+
+def checkpoint_orientation_map(
+    ckpt: Checkpoint, layer: str, settings: AnalysisSettings | None = None
+) -> OrientationMap:
+    """Orientation map of one layer of a checkpoint, from its rates to drifting-phase
+    gratings sized to the model's input."""
+    settings = settings or AnalysisSettings()
+    spec = ckpt.model.config
+    gratings = grating_set(
+        spec["input_size"],
+        spec["in_channels"],
+        n_orientations=settings.n_orientations,
+        phases_deg=settings.phases_deg,
+    )
+    rates = record_rates(ckpt.model.eval(), gratings.images, [layer], settings.batch_size)[layer]
+    sheet = ckpt.sheets[layer]
+    return orientation_map(
+        sheet.positions,
+        rates,
+        gratings,
+        sheet_edge_mm=sheet.size_mm,
+        n_samples=settings.smoothness_samples,
+        seed=settings.seed,
+    )
 
 
 def analyze_checkpoint(
@@ -155,8 +183,8 @@ def analyze_checkpoint(
     settings = settings or AnalysisSettings()
     model, spec = ckpt.model.eval(), ckpt.model.config
     size, channels = spec["input_size"], spec["in_channels"]
-    v1 = _default_layer(ckpt, settings.v1_layer, "V1", last=False)
-    it = _default_layer(ckpt, settings.it_layer, "IT", last=True)
+    v1 = default_layer(ckpt, settings.v1_layer, "V1", last=False)
+    it = default_layer(ckpt, settings.it_layer, "IT", last=True)
     result = ModelAnalysis(label or ckpt.path.stem, ckpt)
     bs, seed = settings.batch_size, settings.seed
     cache: dict[str, object] = {}
@@ -180,19 +208,7 @@ def analyze_checkpoint(
         return cache["data"]
 
     def orientation() -> None:
-        gratings = grating_set(
-            size, channels, n_orientations=settings.n_orientations, phases_deg=settings.phases_deg
-        )
-        rates = record_rates(model, gratings.images, [v1], bs)[v1]
-        sheet = ckpt.sheets[v1]
-        result.orientation = orientation_map(
-            sheet.positions,
-            rates,
-            gratings,
-            sheet_edge_mm=sheet.size_mm,
-            n_samples=settings.smoothness_samples,
-            seed=seed,
-        )
+        result.orientation = checkpoint_orientation_map(ckpt, v1, settings)
 
     def categories() -> None:
         rates = probe_rates()[it]
@@ -315,6 +331,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "name": ckpt.model.model_name,
             "checkpoint": str(ckpt.path),
             "timesteps": ckpt.model.timesteps,
+            "test_top1": ckpt.meta.get("metrics", {}).get("eval_top1"),
         },
         "errors": result.errors,
         "timings_s": result.timings,
@@ -413,15 +430,15 @@ def metric_differences(first: dict, second: dict) -> list[tuple[str, float, floa
 
 # -- report ----------------------------------------------------------------------------------
 def write_report(results: list[ModelAnalysis], out_dir: str | Path) -> Path:
-    """Write metrics.json, the figures and index.html for one or two analyses; returns the
-    index path."""
+    """Write metrics.json, summary.md (the headline table), the figures and index.html for
+    up to MAX_MODELS analyses (two get a table of every difference); returns the index path."""
     from tdsnn_core.analysis import figures
 
-    if not 1 <= len(results) <= 2:
-        raise ValueError(f"a report shows one model or compares two, got {len(results)}")
+    if not 1 <= len(results) <= MAX_MODELS:
+        raise ValueError(f"a report shows 1 to {MAX_MODELS} models, got {len(results)}")
     if len({r.label for r in results}) < len(results):
         raise ValueError(
-            f"the compared analyses need different labels, both are {results[0].label!r}"
+            f"the compared analyses need different labels, got {[r.label for r in results]}"
         )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -433,6 +450,7 @@ def write_report(results: list[ModelAnalysis], out_dir: str | Path) -> Path:
             for k, x, y, d in metric_differences(*metrics.values())
         ]
     (out / "metrics.json").write_text(json.dumps(document, indent=2))
+    (out / "summary.md").write_text(summary_markdown(metrics))
     images = figures.draw_all(results, out)
     (out / "index.html").write_text(_index_html(results, metrics, document, images))
     return out / "index.html"
@@ -461,6 +479,12 @@ def _index_html(
             parts.append(f"<p>Category probes:</p><ul>{items}</ul>" if items else "")
         for part, message in m["errors"].items():
             parts.append(f"<p><b>{esc(part)} not computed:</b> {esc(message)}</p>")
+    cells = "".join(f"<th>{esc(label)}</th>" for label in metrics)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>"
+        for row in summary_rows(metrics)
+    )
+    parts.append(f"<h2>Summary</h2><table><tr><th>metric</th>{cells}</tr>{rows}</table>")
     if "differences" in document:
         a, b = (esc(r.label) for r in results)
         rows = "".join(

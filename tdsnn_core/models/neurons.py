@@ -39,8 +39,9 @@ class NeuronSettings:
         if self.neuron != "if" and not self.tau > 1.0:
             raise ValueError(f"tau must be a float > 1, got {self.tau}")
 
-    def factory(self) -> Callable[[], nn.Module]:
-        """A function returning a fresh multi-step neuron module."""
+    def spec(self) -> tuple[type, dict]:
+        """The spikingjelly neuron class and its keyword arguments (multi-step mode), for
+        spikingjelly building blocks that take ``spiking_neuron=cls, **kwargs``."""
         cls = NEURONS[self.neuron]
         kwargs = {
             "v_threshold": self.v_threshold,
@@ -52,4 +53,9 @@ class NeuronSettings:
             kwargs["tau"] = float(self.tau)
         elif self.neuron == "plif":
             kwargs["init_tau"] = float(self.tau)
+        return cls, kwargs
+
+    def factory(self) -> Callable[[], nn.Module]:
+        """A function returning a fresh multi-step neuron module."""
+        cls, kwargs = self.spec()
         return lambda: cls(**kwargs)

@@ -14,13 +14,18 @@ import torch
 from spikingjelly.activation_based import layer
 from torch import nn
 
+from tdsnn_core.models._builder import (
+    FASHION_MNIST_MEAN,
+    FASHION_MNIST_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    NEURON_DEFAULTS,
+    build_model,
+)
 from tdsnn_core.models._registry import register_model
 from tdsnn_core.models.base import TopographicSNN, TopoLayer
 from tdsnn_core.models.neurons import NeuronSettings
 from tdsnn_core.models.silencing import UnitSilencer
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def stage_area(stage: int, block: int, blocks_in_stage: int) -> str:
@@ -181,11 +186,8 @@ class SpikingResNet(TopographicSNN):
         return self.stages[int(stage) - 1][int(block)].conv2.weight
 
 
-_NEURON_DEFAULTS = dict(neuron="lif", tau=2.0, v_threshold=1.0, surrogate="atan", detach_reset=True)
-
-
 @register_model
-def sresnet18(**overrides) -> SpikingResNet:
+def sresnet18(**overrides) -> TopographicSNN:
     """SResNet18 for 224 px colour images (ImageNet), T = 4, LIF tau 2.0, ATan surrogate."""
     config = dict(
         widths=(64, 128, 256, 512),
@@ -199,13 +201,13 @@ def sresnet18(**overrides) -> SpikingResNet:
         timesteps=4,
         input_mean=IMAGENET_MEAN,
         input_std=IMAGENET_STD,
-        **_NEURON_DEFAULTS,
+        **NEURON_DEFAULTS,
     )
-    return _build("sresnet18", config, overrides)
+    return build_model(SpikingResNet, "sresnet18", config, overrides, ("zero_init_residual",))
 
 
 @register_model
-def sresnet_mini(**overrides) -> SpikingResNet:
+def sresnet_mini(**overrides) -> TopographicSNN:
     """A narrow SResNet (same 4 x 2 blocks) for 28-64 px images; trains on Fashion-MNIST on CPU."""
     config = dict(
         widths=(16, 64, 64, 128),
@@ -217,23 +219,8 @@ def sresnet_mini(**overrides) -> SpikingResNet:
         in_channels=1,
         num_classes=10,
         timesteps=4,
-        input_mean=(0.286,),
-        input_std=(0.353,),
-        **{**_NEURON_DEFAULTS, "v_threshold": 0.5},
+        input_mean=FASHION_MNIST_MEAN,
+        input_std=FASHION_MNIST_STD,
+        **{**NEURON_DEFAULTS, "v_threshold": 0.5},
     )
-    return _build("sresnet_mini", config, overrides)
-
-
-def _build(name: str, config: dict, overrides: dict) -> SpikingResNet:
-    unknown = set(overrides) - set(config) - {"zero_init_residual"}
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) {sorted(unknown)} for model {name!r}; "
-            f"known: {sorted([*config, 'zero_init_residual'])}"
-        )
-    config.update(overrides)
-    if "in_channels" in overrides and "input_mean" not in overrides:
-        config["input_mean"] = tuple(config["input_mean"][:1]) * config["in_channels"]
-        config["input_std"] = tuple(config["input_std"][:1]) * config["in_channels"]
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
-    return SpikingResNet(name=name, **config)
+    return build_model(SpikingResNet, "sresnet_mini", config, overrides, ("zero_init_residual",))

@@ -49,6 +49,14 @@ def cosine_lr(step: int, total: int, warmup: int, base: float) -> float:
     return 0.5 * base * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
 
 
+def topography_weight(step: int, ramp_steps: int) -> float:
+    """Weight of the topographic loss at ``step``: grows linearly to 1 over ``ramp_steps``
+    steps (``topography.ramp_epochs``), then stays 1; always 1 without a ramp."""
+    if ramp_steps <= 0:
+        return 1.0
+    return min(1.0, (step + 1) / ramp_steps)
+
+
 class _Run:
     def __init__(self, config: TrainConfig, ctx: DistContext, progress: bool) -> None:
         self.config, self.ctx = config, ctx
@@ -179,6 +187,7 @@ class _Run:
         steps = len(loader)
         total_steps = steps * cfg.optim.epochs
         warmup = int(cfg.optim.warmup_epochs * steps)
+        ramp = math.ceil(cfg.topography.ramp_epochs * steps)
         use_amp = cfg.run.amp and ctx.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -189,6 +198,7 @@ class _Run:
             images = images.to(ctx.device, non_blocking=True)
             labels = labels.to(ctx.device, non_blocking=True)
             lr = cosine_lr(state["global_step"], total_steps, warmup, cfg.optim.lr)
+            weight = topography_weight(state["global_step"], ramp)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
@@ -198,7 +208,7 @@ class _Run:
                     logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
                 )
                 topo = objective(model, output, generator)
-                loss = task + topo.total
+                loss = task + weight * topo.total
             self._check_finite(loss, task, topo, epoch, state["global_step"])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -81,11 +81,13 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     smooth = differences["orientation.smoothness"]
     assert smooth["difference"] == pytest.approx(smooth["second"] - smooth["first"])
 
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("| metric | tiny | other |")
     html = (out / "index.html").read_text()
     for name in FIGURES:
         assert (out / name).stat().st_size > 1000
         assert f"src='{name}'" in html
-    assert "Differences" in html and "not bodies" in html
+    assert "Differences" in html and "Summary" in html and "not bodies" in html
 
 
 def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):

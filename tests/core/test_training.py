@@ -18,6 +18,7 @@ from tdsnn_core.checkpoints import load_checkpoint, read_metadata
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
 from tdsnn_core.training import TrainingError, train
+from tdsnn_core.training.trainer import topography_weight
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -88,6 +89,20 @@ def test_resume_after_kill_9_ends_with_the_same_weights(tiny_config, tmp_path: P
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_topography_weight_ramps_linearly_to_one() -> None:
+    assert [topography_weight(step, 4) for step in range(6)] == [0.25, 0.5, 0.75, 1, 1, 1]
+    assert topography_weight(0, 0) == topography_weight(7, 0) == 1.0  # no ramp
+
+
+def test_ramp_scales_the_topographic_term_of_the_loss(tiny_config) -> None:
+    """Over a ramp far longer than the run the topographic loss is computed (and logged) but
+    weighs ~0 in the optimised loss."""
+    config = load_config(tiny_config(optim={"epochs": 1}), ["topography.ramp_epochs=1e6"])
+    metrics = train(config, progress=False)
+    assert metrics["train_rate_loss"] > 0 and metrics["train_timing_loss"] > 0
+    assert abs(metrics["train_loss"] - metrics["train_task_loss"]) < 1e-4
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config) -> None:

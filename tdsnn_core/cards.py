@@ -1,0 +1,252 @@
+"""Model cards: what a released checkpoint is (architecture, data, config, epochs, seed) and
+what it measures on a fixed evaluation subset, so a shipped file can be checked against it.
+
+A card is Markdown with a YAML front matter (the machine-readable part) and a short
+human-readable body, stored as ``<models dir>/cards/<checkpoint stem>.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from tdsnn_core.checkpoints import Checkpoint, load_checkpoint
+from tdsnn_core.config import TopographyConfig, load_config
+
+SUBSET_IMAGES = 1000
+# The topography options that shape training, per loss kind (the rest are inert for it).
+TOPOGRAPHY_KEYS = {
+    "none": ("kind",),
+    "stc": (
+        "kind",
+        "alpha",
+        "beta",
+        "clusters_per_layer",
+        "cluster_size",
+        "window",
+        "layers",
+        "neighborhood_scale",
+        "positions",
+        "sheet_seed",
+        "eps",
+        "ramp_epochs",
+    ),
+    "tdann": (
+        "kind",
+        "alpha",
+        "clusters_per_layer",
+        "cluster_size",
+        "layers",
+        "neighborhood_scale",
+        "positions",
+        "sheet_seed",
+        "eps",
+        "ramp_epochs",
+    ),
+    "topoloss": ("kind", "alpha", "layers", "topoloss_factor", "ramp_epochs"),
+}
+TOLERANCE = {"top1": 0.3, "v1_smoothness": 0.02, "mean_rate": 0.02}  # rates: relative
+
+
+class CardError(ValueError):
+    """A card that cannot be read or does not describe its checkpoint."""
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """The outcome of checking a checkpoint against its card: ``problems`` is empty when
+    they agree; ``measured`` holds the recomputed subset metrics."""
+
+    measured: dict
+    problems: list[str]
+
+
+def card_path(checkpoint: str | Path) -> Path:
+    """Where the card of ``checkpoint`` lives: ``cards/<stem>.md`` beside it."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.parent / "cards" / f"{checkpoint.stem}.md"
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: int = 100) -> dict:
+    """Top-1 on the first ``images`` test images of the checkpoint's training data, mean firing
+    rate of every topographic layer on them, and the V1 orientation-map smoothness."""
+    from tdsnn_core.analysis.report import (
+        AnalysisSettings,
+        checkpoint_orientation_map,
+        default_layer,
+        labelled_images,
+    )
+
+    settings = AnalysisSettings(subset=images, batch_size=batch_size)
+    inputs, labels = labelled_images(ckpt, settings)
+    model = ckpt.model.eval()
+    device = next(model.parameters()).device
+    hits, rate_sums = 0, dict.fromkeys(ckpt.sheets, 0.0)
+    for start in range(0, len(inputs), batch_size):
+        out = model(inputs[start : start + batch_size].to(device), return_spikes=True)
+        batch_labels = torch.as_tensor(labels[start : start + batch_size], device=device)
+        hits += int((out.logits.argmax(1) == batch_labels).sum())
+        for name in rate_sums:
+            rate_sums[name] += float(out.spikes[name].float().mean(dim=(0, *range(2, 5))).sum())
+    v1 = default_layer(ckpt, None, "V1", last=False)
+    try:
+        smoothness = round(checkpoint_orientation_map(ckpt, v1, settings).smoothness.score, 4)
+    except ValueError:  # V1 silent to gratings: no map to measure
+        smoothness = None
+    return {
+        "images": len(inputs),
+        "top1": round(100.0 * hits / len(inputs), 2),
+        "mean_rate": {name: round(total / len(inputs), 5) for name, total in rate_sums.items()},
+        "v1_layer": v1,
+        "v1_smoothness": smoothness,
+    }
+
+
+def build_card(checkpoint: str | Path, config: str | Path, notes: str = "") -> dict:
+    """The card of ``checkpoint`` trained with the YAML ``config`` (its reproduce command)."""
+    checkpoint = Path(checkpoint)
+    ckpt = load_checkpoint(checkpoint)
+    meta, train = ckpt.meta, ckpt.meta.get("train_config", {})
+    metrics = meta.get("metrics", {})
+    topo = _topography(train)
+    return {
+        "name": checkpoint.stem,
+        "checkpoint": checkpoint.name,
+        "sha256": file_sha256(checkpoint),
+        "architecture": meta["model"]["name"],
+        "timesteps": ckpt.model.timesteps,
+        "data": train.get("data", {}).get("kind"),
+        "topography": topo,
+        "training": {
+            "config": str(config),
+            "reproduce": f"tdsnn train --config {config}",
+            "epochs": meta.get("epoch"),
+            "seed": train.get("run", {}).get("seed"),
+            "batch_size": train.get("optim", {}).get("batch_size"),
+            "lr": train.get("optim", {}).get("lr"),
+            "images_per_s": round(float(metrics.get("images_per_s", 0.0)), 1),
+            "versions": meta.get("versions", {}),
+        },
+        "metrics": {
+            "test_top1": metrics.get("eval_top1"),
+            "test_top5": metrics.get("eval_top5"),
+            "subset": subset_metrics(ckpt),
+        },
+        "notes": notes,
+    }
+
+
+def render_card(card: dict) -> str:
+    """Markdown with the card as YAML front matter and a readable summary below it."""
+    m, t, s = card["metrics"], card["training"], card["metrics"]["subset"]
+    topo = card["topography"]
+    kind = topo.get("kind", "none")
+    weights = ", ".join(f"{k} {v}" for k, v in topo.items() if k != "kind")
+    rates = ", ".join(f"{k} {v:.3f}" for k, v in s["mean_rate"].items())
+    body = [
+        f"# {card['name']}",
+        "",
+        f"`{card['architecture']}` (T = {card['timesteps']}) trained on {card['data']} for "
+        f"{t['epochs']} epoch(s), seed {t['seed']}, topographic loss **{kind}** ({weights}).",
+        "",
+        f"Reproduce: `{t['reproduce']}`",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| top-1, full test set | {m['test_top1']} % |",
+        f"| top-5, full test set | {m['test_top5']} % |",
+        f"| top-1, first {s['images']} test images | {s['top1']} % |",
+        f"| V1 ({s['v1_layer']}) orientation-map smoothness | {s['v1_smoothness']} |",
+        f"| mean firing rate per layer | {rates} |",
+        "",
+        card["notes"],
+        "",
+        f"Check the file against this card: `tdsnn card check models/{card['checkpoint']}`.",
+    ]
+    front = yaml.safe_dump(card, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n" + "\n".join(body) + "\n"
+
+
+def write_card(card: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_card(card))
+    return path
+
+
+def read_card(path: str | Path) -> dict:
+    """The front matter of a card file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CardError(f"no model card at {path} (write one with `tdsnn card write`)")
+    parts = path.read_text().split("---\n", 2)
+    if len(parts) < 3 or parts[0]:
+        raise CardError(f"{path} does not start with a '---' YAML front matter")
+    try:
+        card = yaml.safe_load(parts[1])
+    except yaml.YAMLError as exc:
+        raise CardError(f"{path}: front matter is not valid YAML: {exc}") from exc
+    if not isinstance(card, dict) or "metrics" not in card:
+        raise CardError(f"{path}: front matter has no 'metrics'")
+    return card
+
+
+def _topography(train_config: dict) -> dict:
+    """The topography options that shaped training (see TOPOGRAPHY_KEYS), Nones dropped; an
+    option the config lacks (a checkpoint older than the option) counts as its default."""
+    topo = {**asdict(TopographyConfig()), **train_config.get("topography", {})}
+    keys = TOPOGRAPHY_KEYS.get(topo.get("kind"), tuple(topo))
+    return {k: topo[k] for k in keys if topo.get(k) is not None}
+
+
+def _config_drift(card: dict, ckpt: Checkpoint) -> list[str]:
+    """Differences between the card's config file and the config the checkpoint was trained
+    with: model, data, optimiser and the topography options that matter for its loss (run
+    options such as the output folder and thread count excluded)."""
+    trained = dict(ckpt.meta.get("train_config", {}))
+    current = load_config(card["training"]["config"]).to_dict()
+    current["topography"], trained["topography"] = _topography(current), _topography(trained)
+    return [
+        f"config {section}.{key}: file says {value!r}, checkpoint was trained with "
+        f"{trained.get(section, {}).get(key)!r}"
+        for section, values in current.items()
+        if section != "run"
+        for key, value in values.items()
+        if trained.get(section, {}).get(key) != value
+    ]
+
+
+def check_card(checkpoint: str | Path, card_file: str | Path | None = None) -> CardCheck:
+    """Recompute the subset metrics of ``checkpoint`` and compare them (and its hash and
+    config) with its card."""
+    card = read_card(card_file or card_path(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
+    problems = []
+    if (digest := file_sha256(checkpoint)) != card.get("sha256"):
+        problems.append(f"sha256 {digest} differs from the card's {card.get('sha256')}")
+    problems += _config_drift(card, ckpt)
+    measured, expected = subset_metrics(ckpt), card["metrics"]["subset"]
+    for key in ("top1", "v1_smoothness"):
+        got, want = measured[key], expected.get(key)
+        missing = got is None or want is None
+        if (got != want) if missing else abs(got - want) > TOLERANCE[key]:
+            problems.append(f"{key}: measured {got}, card says {want}")
+    for layer, rate in expected["mean_rate"].items():
+        got = measured["mean_rate"].get(layer, float("nan"))
+        if not np.isclose(got, rate, rtol=TOLERANCE["mean_rate"], atol=1e-4):
+            problems.append(f"mean_rate {layer}: measured {got}, card says {rate}")
+    return CardCheck(measured, problems)
