@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 data:  ## Fashion-MNIST from Debian (31 MB); nothing is downloaded at run time
 	@[ -d $(FMNIST) ] || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist)
 
-demo: $(STAMP) data  ## serve the bundled models (models/) at http://127.0.0.1:8000
-	$(BIN)/tdsnn serve --models models
+demo: $(STAMP) data  ## serve the bundled models (models/) and the dashboard (prints its URL)
+	$(BIN)/tdsnn serve --models models  # dashboard: http://127.0.0.1:8000/dashboard
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import tdsnn_core
 from backend import schemas
 from backend.registry import ModelStore
-from backend.routes import analysis, models, spikes
+from backend.routes import analysis, lesioned, models, probes, spikes
 from backend.settings import Settings
 from tdsnn_core.training.distributed import resolve_device
 
@@ -27,8 +27,14 @@ Errors are JSON with a `detail` naming the problem. When the server has a token
 MULTIPART_SLACK = 64 * 1024  # form boundaries and the options field around an upload
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service app; models load from ``settings.models_dir`` when it starts."""
+def create_app(
+    settings: Settings | None = None, *, dashboard_service: str | None = None
+) -> FastAPI:
+    """The service app; models load from ``settings.models_dir`` when it starts.
+
+    With ``dashboard_service`` (this app's own URL, as its clients reach it) the dashboard is
+    served at /dashboard and drives the service through that URL.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -51,12 +57,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (models.router, spikes.router, analysis.router):
+    for router in (models.router, spikes.router, lesioned.router, analysis.router, probes.router):
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
     if settings.token is not None:
         app.add_middleware(BearerToken, token=settings.token.get_secret_value())
     app.openapi = lambda: _openapi(app)
+    if dashboard_service is not None:
+        from app.server import add_dashboard
+
+        token = settings.token.get_secret_value() if settings.token else None
+        add_dashboard(app, dashboard_service, token)
+    return app
+
+
+def create_dashboard_app(service_url: str, token: str | None = None) -> FastAPI:
+    """Only the dashboard, driving the (remote) service at ``service_url`` with ``token``."""
+    from app.server import add_dashboard
+
+    app = FastAPI(title="TDSNN Lab dashboard", version=tdsnn_core.__version__)
+    add_dashboard(app, service_url, token)
     return app
 
 

@@ -93,10 +93,12 @@ class TDSNNClient:
         output: str = "binary",
         top_k: int = 5,
         raster_cells: int = 32,
+        lesion: dict | None = None,
     ) -> Spikes | dict:
         """Spikes for a PNG/JPEG ``image`` (bytes) or a ``grating`` (GratingSpec fields).
 
         ``output="binary"`` returns :class:`Spikes`; "raster" and "json" the parsed JSON.
+        ``lesion`` ({"layer", "x_mm", "y_mm", "radius_mm"}) silences a disc of that layer.
         """
         if (image is None) == (grating is None):
             raise ValueError("give either image or grating")
@@ -105,12 +107,13 @@ class TDSNNClient:
             options["layers"] = layers
         if timesteps is not None:
             options["timesteps"] = timesteps
-        url = f"/v1/models/{model_id}/spikes"
+        url = f"/v1/models/{model_id}/spikes" + ("/lesioned" if lesion else "")
         if image is not None:
             files = {"image": ("image", image, _image_type(image))}
-            response = self.http.post(url, files=files, data={"options": json.dumps(options)})
+            data = {"options": json.dumps(options)}
+            response = self.http.post(url, files=files, data=data, params=lesion)
         else:
-            response = self.http.post(url, json={**options, "stimulus": grating})
+            response = self.http.post(url, json={**options, "stimulus": grating}, params=lesion)
         if response.is_success and response.headers["content-type"] == MEDIA_TYPE:
             return decode_spikes(response.content)
         return self._json(response)
@@ -138,6 +141,17 @@ class TDSNNClient:
         else:
             body.update(centre_mm=centre_mm, radius_mm=radius_mm)
         return self._json(self.http.post(f"/v1/models/{model_id}/lesions", json=body))
+
+    def probes(self) -> list[dict]:
+        """The bundled probe images: [{"id", "source", "label", "description"}]."""
+        return self._json(self.http.get("/v1/probes"))["probes"]
+
+    def probe(self, probe_id: str) -> bytes:
+        """One bundled probe image (PNG bytes), ready to pass to :meth:`spikes`."""
+        response = self.http.get(f"/v1/probes/{probe_id}")
+        if not response.is_success:
+            self._json(response)
+        return response.content
 
     @staticmethod
     def _json(response: httpx.Response) -> Any:

@@ -15,6 +15,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default: 8000)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--service-url",
+        default=None,
+        help="serve only the dashboard, driving the service at this URL (e.g. a GPU server; "
+        "TDSNN_TOKEN is sent as its bearer token)",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -23,7 +29,7 @@ def serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import create_app, create_dashboard_app
     from backend.settings import Settings
 
     flags = {"models_dir": args.models, "host": args.host, "port": args.port, "device": args.device}
@@ -31,18 +37,31 @@ def serve(args: argparse.Namespace) -> int:
     if settings.threads:
         torch.set_num_threads(settings.threads)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
-    if settings.token is None and settings.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.warning("serving on %s without a token: set TDSNN_TOKEN", settings.host)
-    logging.info(
-        "TDSNN service on http://%s:%s  (API docs: /docs; checkpoints from %s)",
-        settings.host,
-        settings.port,
-        settings.models_dir,
-    )
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level
-    )
+    here = f"http://{_connect_host(settings.host)}:{settings.port}"
+    if args.service_url:
+        token = settings.token.get_secret_value() if settings.token else None
+        app = create_dashboard_app(args.service_url.rstrip("/"), token)
+    else:
+        if settings.token is None and settings.host not in LOOPBACK:
+            logging.warning("serving on %s without a token: set TDSNN_TOKEN", settings.host)
+        app = create_app(settings, dashboard_service=here)
+        logging.info(
+            "TDSNN service on %s  (API docs: /docs; checkpoints from %s)", here, settings.models_dir
+        )
+    service = f"  (service: {args.service_url})" if args.service_url else ""
+    print(f"TDSNN Lab dashboard: {here}/dashboard{service}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _connect_host(host: str) -> str:
+    """The address a client on this machine uses for a server bound to ``host``."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 if __name__ == "__main__":

@@ -76,7 +76,16 @@ async def spikes(
     ``image`` file, PNG or JPEG of any size, resized to the model's input, and ``options``).
     """
     entry = store.get(model_id)
-    options, image = await _stimulus(request, entry, settings)
+    options, image = await read_stimulus(request, entry, settings)
+    layers, timesteps = plan(entry, options, settings)
+    inference = await asyncio.wrap_future(entry.worker.submit(image, timesteps, layers))
+    return await run_in_threadpool(respond, entry, options, timesteps, inference)
+
+
+def plan(
+    entry: ModelEntry, options: schemas.SpikeOptions, settings: Settings
+) -> tuple[tuple[str, ...], int]:
+    """The checked layers and T of a spikes request (422 for unknown layers, json too big)."""
     layers = tuple(dict.fromkeys(options.layers or entry.sheets))
     for layer in layers:
         entry.sheet(layer)
@@ -89,13 +98,13 @@ async def spikes(
                 f"the json output form is for small requests: {values} spike values exceed "
                 f"{settings.max_json_values}; use output 'binary' or fewer layers",
             )
-    inference = await asyncio.wrap_future(entry.worker.submit(image, timesteps, layers))
-    return await run_in_threadpool(_respond, entry, options, timesteps, inference)
+    return layers, timesteps
 
 
-async def _stimulus(
+async def read_stimulus(
     request: Request, entry: ModelEntry, settings: Settings
 ) -> tuple[schemas.SpikeOptions, torch.Tensor]:
+    """The options and model input of a JSON (grating) or multipart (image upload) request."""
     size, channels = entry.model.config["input_size"], entry.model.config["in_channels"]
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json":
@@ -152,9 +161,10 @@ def _prediction(entry: ModelEntry, logits: np.ndarray, k: int) -> schemas.Predic
     )
 
 
-def _respond(
+def respond(
     entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
 ) -> Response:
+    """The response in the requested output form (binary, json or raster)."""
     prediction = _prediction(entry, inference.logits, options.top_k)
     if options.output == "binary":
         header = {"model": entry.id, "timesteps": timesteps, "prediction": prediction.model_dump()}

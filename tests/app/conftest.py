@@ -1,0 +1,79 @@
+"""A real ``tdsnn serve`` (uvicorn subprocess) on the bundled default model, and one headless
+Debian Chromium (Playwright) with one dashboard page, shared by the module's tests.
+
+Screenshots go to tests/app/artifacts/ (git-ignored). Without playwright or /usr/bin/chromium
+the tests are skipped with the reason; CI installs Chromium (.ci/run), so it never skips them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from app.browser import browser_missing, launch, load_dashboard, new_page
+from app.page import DEFAULT_MODEL as DEFAULT_ID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
+from service_helpers import REPO, start_server  # the service tests' launcher
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DEFAULT_MODEL = min((REPO / "models").glob(f"{DEFAULT_ID}*.safetensors"))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> str:
+    """Base URL of a server of the bundled default model (its id: ``DEFAULT_MODEL.stem``)."""
+    folder = tmp_path_factory.mktemp("models")
+    (folder / DEFAULT_MODEL.name).symlink_to(DEFAULT_MODEL)
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    process, url = start_server(folder, log, TDSNN_LESION_IMAGES="64")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = browser_missing()
+    if reason is not None:
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+class Recorder:
+    """The page's console errors and every URL it requested."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def off_loopback(self) -> list[str]:
+        return [u for u in self.requests if urlparse(u).hostname not in ("127.0.0.1", None)]
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser, server):
+    """(page, recorder): the dashboard with its first stimulus (the default grating) drawn."""
+    page = new_page(browser)
+    recorder = Recorder(page)
+    load_dashboard(page, f"{server}/dashboard")
+    yield page, recorder
+    page.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
