@@ -38,7 +38,7 @@ PROBES = ["Sneaker", "Bag", "Trouser", "Ankle boot"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = min((REPO / "models").glob(f"{DEFAULT_MODEL}*.safetensors"), default=None)
+    default = REPO / "models" / f"{DEFAULT_MODEL}.safetensors"
     parser.add_argument("--checkpoint", type=Path, default=default, help=f"default: {default}")
     parser.add_argument("--loads", type=int, default=3, help="fresh page loads timed")
     parser.add_argument("--changes", type=int, default=6, help="stimulus changes timed")

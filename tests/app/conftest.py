@@ -7,20 +7,12 @@ the tests are skipped with the reason; CI installs Chromium (.ci/run), so it nev
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from dashboard_helpers import DEFAULT_MODEL, start_server
 
 from app.browser import browser_missing, launch, load_dashboard, new_page
-from app.page import DEFAULT_MODEL as DEFAULT_ID
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
-from service_helpers import REPO, start_server  # the service tests' launcher
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_MODEL = min((REPO / "models").glob(f"{DEFAULT_ID}*.safetensors"))
 
 
 @pytest.fixture(scope="session")
@@ -70,10 +62,3 @@ def dashboard(browser, server):
     load_dashboard(page, f"{server}/dashboard")
     yield page, recorder
     page.close()
-
-
-def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -8,7 +8,7 @@ import io
 import re
 
 import numpy as np
-from conftest import DEFAULT_MODEL, screenshot
+from dashboard_helpers import DEFAULT_MODEL, screenshot
 from PIL import Image, ImageDraw
 
 from app.browser import frames, stimulus_label, wait_for_stimulus

@@ -17,18 +17,12 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 BUNDLED = ("fmnist_none", "fmnist_stc", "fmnist_rate", "fmnist_topoloss")
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+@pytest.fixture
+def tiny_run(tiny_config, tmp_path):
     """One epoch of the tiny gratings config; returns (checkpoint, config path)."""
-    from conftest import TINY
-
-    root = tmp_path_factory.mktemp("card")
-    config = {**TINY, "optim": {**TINY["optim"], "epochs": 1}}
-    config["run"] = {**TINY["run"], "out_dir": str(root / "run")}
-    path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
-    train(load_config(path), progress=False)
-    return root / "run" / "best.safetensors", path
+    config = tiny_config(tmp_path / "run", optim={"epochs": 1})
+    train(load_config(config), progress=False)
+    return tmp_path / "run" / "best.safetensors", config
 
 
 def test_card_round_trip_and_tampering_is_caught(tiny_run, tmp_path):
