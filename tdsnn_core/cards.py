@@ -20,34 +20,22 @@ from tdsnn_core.config import TopographyConfig, load_config
 
 SUBSET_IMAGES = 1000
 # The topography options that shape training, per loss kind (the rest are inert for it).
+_CLUSTER_KEYS = (
+    "kind",
+    "alpha",
+    "clusters_per_layer",
+    "cluster_size",
+    "layers",
+    "neighborhood_scale",
+    "positions",
+    "sheet_seed",
+    "eps",
+    "ramp_epochs",
+)
 TOPOGRAPHY_KEYS = {
     "none": ("kind",),
-    "stc": (
-        "kind",
-        "alpha",
-        "beta",
-        "clusters_per_layer",
-        "cluster_size",
-        "window",
-        "layers",
-        "neighborhood_scale",
-        "positions",
-        "sheet_seed",
-        "eps",
-        "ramp_epochs",
-    ),
-    "tdann": (
-        "kind",
-        "alpha",
-        "clusters_per_layer",
-        "cluster_size",
-        "layers",
-        "neighborhood_scale",
-        "positions",
-        "sheet_seed",
-        "eps",
-        "ramp_epochs",
-    ),
+    "stc": (*_CLUSTER_KEYS, "beta", "window"),
+    "tdann": _CLUSTER_KEYS,
     "topoloss": ("kind", "alpha", "layers", "topoloss_factor", "ramp_epochs"),
 }
 TOLERANCE = {"top1": 0.3, "v1_smoothness": 0.02, "mean_rate": 0.02}  # rates: relative
