@@ -27,8 +27,10 @@ def server(tmp_path_factory) -> str:
     process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Headless Chromium. Module-scoped: Playwright's sync API keeps an asyncio loop running
+    on the main thread while it lives, which would break later tests that call asyncio.run."""
     reason = browser_missing()
     if reason is not None:
         pytest.skip(f"browser tests skipped: {reason}")
