@@ -20,10 +20,9 @@ from tdsnn_core.analysis import (
     ProbeSet,
     category_maps,
     default_probe_set,
-    grating_set,
-    orientation_map,
 )
 from tdsnn_core.analysis.grid import SheetGrid
+from tdsnn_core.analysis.report import area_layer, layer_orientation_map
 from tdsnn_core.recording import record_rates
 
 MapKind = Literal["orientation", "pinwheels", "category", "patches"]
@@ -33,14 +32,16 @@ SOURCE = {"orientation": "V1", "pinwheels": "V1", "category": "IT", "patches": "
 def map_payload(entry: ModelEntry, kind: MapKind, layer: str | None, probes_per_category: int):
     """The response model of map ``kind`` (computed on first use; call off the event loop)."""
     area = SOURCE[kind]
-    layer = layer or default_layer(entry, area)
+    layer = layer or area_layer(entry.sheets, area, last=area == "IT")
     entry.sheet(layer)
     with entry.analysis_lock:
         key = (area, layer)
         if key not in entry.cache:
             try:
                 if area == "V1":
-                    entry.cache[key] = _orientation(entry, layer)
+                    entry.cache[key] = layer_orientation_map(
+                        entry.analysis_model, entry.sheets[layer]
+                    )
                 else:
                     entry.cache[key] = _categories(entry, layer, probes_per_category)
             except ValueError as exc:
@@ -53,12 +54,6 @@ def map_payload(entry: ModelEntry, kind: MapKind, layer: str | None, probes_per_
     return BUILDERS[kind](layer, result)
 
 
-def default_layer(entry: ModelEntry, area: str) -> str:
-    """First V1 layer for orientation maps, last IT layer for category maps (as the report)."""
-    names = [n for n, s in entry.sheets.items() if s.area == area] or list(entry.sheets)
-    return names[0] if area == "V1" else names[-1]
-
-
 def probe_set(entry: ModelEntry, per_category: int) -> ProbeSet:
     """The default category probe set at the model's input size (cached; hold the lock)."""
     if "probes" not in entry.cache:
@@ -67,13 +62,6 @@ def probe_set(entry: ModelEntry, per_category: int) -> ProbeSet:
             config["input_size"], config["in_channels"], per_category=per_category
         )
     return entry.cache["probes"]
-
-
-def _orientation(entry: ModelEntry, layer: str) -> OrientationMap:
-    config, sheet = entry.model.config, entry.sheets[layer]
-    gratings = grating_set(config["input_size"], config["in_channels"])
-    rates = record_rates(entry.analysis_model, gratings.images, [layer])[layer]
-    return orientation_map(sheet.positions, rates, gratings, sheet_edge_mm=sheet.size_mm)
 
 
 def _categories(entry: ModelEntry, layer: str, per_category: int) -> CategoryMaps:

@@ -60,16 +60,16 @@ def train(config: str, setting: str, out_dir: Path, device: str, extra: list[str
 
 
 def summary(setting: str, out_dir: Path) -> str:
-    from tdsnn_core.analysis.report import checkpoint_orientation_map, default_layer
+    from tdsnn_core.analysis.report import area_layer, layer_orientation_map
     from tdsnn_core.checkpoints import load_checkpoint
 
     best = out_dir / "best.safetensors"
     if not best.exists():
         return f"| {setting} | failed | |"
     ckpt = load_checkpoint(best)
-    layer = default_layer(ckpt, None, "V1", last=False)
+    sheet = ckpt.sheets[area_layer(ckpt.sheets, "V1")]
     try:
-        smoothness = f"{checkpoint_orientation_map(ckpt, layer).smoothness.score:.3f}"
+        smoothness = f"{layer_orientation_map(ckpt.model, sheet).smoothness.score:.3f}"
     except ValueError as exc:  # e.g. V1 silent to gratings
         smoothness = f"n/a ({exc})"
     return f"| {setting} | {ckpt.meta['metrics']['eval_top1']:.2f} | {smoothness} |"

@@ -74,9 +74,9 @@ def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: in
     rate of every topographic layer on them, and the V1 orientation-map smoothness."""
     from tdsnn_core.analysis.report import (
         AnalysisSettings,
-        checkpoint_orientation_map,
-        default_layer,
+        area_layer,
         labelled_images,
+        layer_orientation_map,
     )
 
     settings = AnalysisSettings(subset=images, batch_size=batch_size)
@@ -90,9 +90,11 @@ def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: in
         hits += int((out.logits.argmax(1) == batch_labels).sum())
         for name in rate_sums:
             rate_sums[name] += float(out.spikes[name].float().mean(dim=(0, *range(2, 5))).sum())
-    v1 = default_layer(ckpt, None, "V1", last=False)
+    v1 = area_layer(ckpt.sheets, "V1")
     try:
-        smoothness = round(checkpoint_orientation_map(ckpt, v1, settings).smoothness.score, 4)
+        smoothness = round(
+            layer_orientation_map(model, ckpt.sheets[v1], settings).smoothness.score, 4
+        )
     except ValueError:  # V1 silent to gratings: no map to measure
         smoothness = None
     return {

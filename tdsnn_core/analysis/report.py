@@ -12,7 +12,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +41,9 @@ from tdsnn_core.analysis.temporal import (
     timestep_sweep,
 )
 from tdsnn_core.checkpoints import Checkpoint
+from tdsnn_core.models import TopographicSNN
 from tdsnn_core.recording import record_rates
+from tdsnn_core.sheets.sheet import CorticalSheet
 
 MAX_MODELS = 6
 PARTS = (
@@ -137,31 +139,36 @@ def labelled_images(
     return torch.stack(images), np.array(labels)
 
 
-def default_layer(ckpt: Checkpoint, chosen: str | None, area: str, last: bool) -> str:
-    """``chosen`` if it has a sheet, else the first (or ``last``) layer of ``area``."""
-    if chosen is not None:
-        if chosen not in ckpt.sheets:
-            raise ValueError(f"layer {chosen!r} has no cortical sheet; known: {list(ckpt.sheets)}")
-        return chosen
-    names = [name for name, sheet in ckpt.sheets.items() if sheet.area == area] or list(ckpt.sheets)
+def area_layer(sheets: Mapping[str, CorticalSheet], area: str, last: bool = False) -> str:
+    """The first (or ``last``) layer of ``area``; any layer if none is in that area."""
+    names = [name for name, sheet in sheets.items() if sheet.area == area] or list(sheets)
     return names[-1] if last else names[0]
 
 
-def checkpoint_orientation_map(
-    ckpt: Checkpoint, layer: str, settings: AnalysisSettings | None = None
+def default_layer(ckpt: Checkpoint, chosen: str | None, area: str, last: bool) -> str:
+    """``chosen`` if it has a sheet, else :func:`area_layer`."""
+    if chosen is None:
+        return area_layer(ckpt.sheets, area, last)
+    if chosen not in ckpt.sheets:
+        raise ValueError(f"layer {chosen!r} has no cortical sheet; known: {list(ckpt.sheets)}")
+    return chosen
+
+
+def layer_orientation_map(
+    model: TopographicSNN, sheet: CorticalSheet, settings: AnalysisSettings | None = None
 ) -> OrientationMap:
-    """Orientation map of one layer of a checkpoint, from its rates to drifting-phase
-    gratings sized to the model's input."""
+    """Orientation map of one sheet's layer, from its rates to drifting-phase gratings sized
+    to the model's input."""
     settings = settings or AnalysisSettings()
-    spec = ckpt.model.config
+    spec = model.config
     gratings = grating_set(
         spec["input_size"],
         spec["in_channels"],
         n_orientations=settings.n_orientations,
         phases_deg=settings.phases_deg,
     )
-    rates = record_rates(ckpt.model.eval(), gratings.images, [layer], settings.batch_size)[layer]
-    sheet = ckpt.sheets[layer]
+    layer = sheet.layer
+    rates = record_rates(model.eval(), gratings.images, [layer], settings.batch_size)[layer]
     return orientation_map(
         sheet.positions,
         rates,
@@ -208,7 +215,7 @@ def analyze_checkpoint(
         return cache["data"]
 
     def orientation() -> None:
-        result.orientation = checkpoint_orientation_map(ckpt, v1, settings)
+        result.orientation = layer_orientation_map(model, ckpt.sheets[v1], settings)
 
     def categories() -> None:
         rates = probe_rates()[it]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tdsnn_core.analysis.report import checkpoint_orientation_map, default_layer
+from tdsnn_core.analysis.report import area_layer, layer_orientation_map
 from tdsnn_core.cards import CardError, build_card, check_card, read_card, write_card
 from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.cli import main
@@ -79,7 +79,7 @@ def test_bundled_checkpoint_matches_its_card(name):
 def test_bundled_stc_model_is_smoother_than_the_baseline():
     def v1_smoothness(name: str) -> float:
         ckpt = load_checkpoint(MODELS / f"{name}.safetensors")
-        layer = default_layer(ckpt, None, "V1", last=False)
-        return checkpoint_orientation_map(ckpt, layer).smoothness.score
+        sheet = ckpt.sheets[area_layer(ckpt.sheets, "V1")]
+        return layer_orientation_map(ckpt.model, sheet).smoothness.score
 
     assert v1_smoothness("fmnist_stc") > v1_smoothness("fmnist_none") + 0.2
