@@ -20,7 +20,10 @@ def retinotopic_positions(
 
     The disc radius is half the anchor spacing times sqrt(downsampling), so deeper layers
     (larger receptive fields) intermix more; Gaussian jitter of ``jitter_fraction`` of the
-    spacing breaks ties. Positions are clipped to the sheet.
+    spacing breaks ties. A position that would leave the sheet is mirrored back in at the edge
+    (:func:`reflect_into_sheet`): that keeps it within its anchor's disc, keeps every unit's
+    position distinct and keeps the density at the edges that of the interior (clipping piled
+    units on the border: two thirds of a 2 x 2 IT layer).
     """
     c, h, w = dims
     spacing = size_mm / max(h, w)
@@ -34,7 +37,17 @@ def retinotopic_positions(
     offsets = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=-1)
     offsets += rng.normal(scale=jitter_fraction * spacing, size=offsets.shape)
     positions = (anchors + offsets).reshape(c * h * w, 2)
-    return np.clip(positions, 0.0, size_mm).astype(np.float32)
+    return reflect_into_sheet(positions, size_mm).astype(np.float32)
+
+
+def reflect_into_sheet(positions: np.ndarray, size_mm: float) -> np.ndarray:
+    """Fold coordinates into [0, size_mm] by mirroring at the edges (as often as needed).
+
+    The fold is 1-Lipschitz and fixes every point of the sheet, so a folded unit is never
+    farther from its (in-sheet) anchor than before: it stays inside its receptive-field disc.
+    """
+    folded = np.mod(positions, 2 * size_mm)
+    return np.where(folded > size_mm, 2 * size_mm - folded, folded)
 
 
 def channel_grid_positions(dims: tuple[int, int, int], size_mm: float) -> np.ndarray:
