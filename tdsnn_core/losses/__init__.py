@@ -1,12 +1,19 @@
 """Topographic losses: STC (rate + spike timing), TDANN's spatial correlation, TopoLoss."""
 
-from tdsnn_core.losses.clusters import inverse_distance_targets, sample_clusters
+from tdsnn_core.losses.clusters import (
+    Clusters,
+    cluster_extent_mm,
+    inverse_distance_targets,
+    pair_weights,
+    sample_clusters,
+)
 from tdsnn_core.losses.correlation import (
     correlogram_correlations,
     pearson_with_target,
     response_correlations,
 )
 from tdsnn_core.losses.stc import (
+    ClusterBatch,
     TopoLossParts,
     default_window,
     gather_clusters,
@@ -18,11 +25,15 @@ from tdsnn_core.losses.stc import (
 from tdsnn_core.losses.topoloss import topoloss
 
 __all__ = [
+    "ClusterBatch",
+    "Clusters",
     "TopoLossParts",
+    "cluster_extent_mm",
     "correlogram_correlations",
     "default_window",
     "gather_clusters",
     "inverse_distance_targets",
+    "pair_weights",
     "pearson_with_target",
     "rate_term",
     "response_correlations",

@@ -1,8 +1,40 @@
-"""Loss clusters: random square neighbourhoods of a cortical sheet and their distance targets."""
+"""Loss clusters: random square neighbourhoods of a cortical sheet and their distance targets.
+
+A cluster is the set of units inside a square of the area's neighbourhood width around a
+centre drawn uniformly on the sheet (TDANN's rule); it is never wider than that width. A
+square holding more than the requested size keeps a random subset of that size; one holding
+fewer keeps all its units. Clusters of different sizes share one padded tensor with a mask,
+so a layer's clusters (and layers of similar cluster size) run through batched kernels.
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
+
+MIN_CLUSTER_UNITS = 3  # a Pearson over pairs needs at least 3 pairs
+
+
+class Clusters(NamedTuple):
+    """Member indices [M, n] (padding points at unit 0) and the mask [M, n] of real members."""
+
+    indices: torch.Tensor
+    mask: torch.Tensor
+
+    @property
+    def sizes(self) -> torch.Tensor:
+        """Units per cluster, [M]."""
+        return self.mask.sum(dim=1)
+
+    @property
+    def valid(self) -> torch.Tensor:
+        """Clusters with enough units for a Pearson over their pairs, [M] bool."""
+        return self.sizes >= MIN_CLUSTER_UNITS
+
+    def members(self, m: int) -> torch.Tensor:
+        """Indices of cluster ``m``'s real members."""
+        return self.indices[m][self.mask[m]]
 
 
 def sample_clusters(
@@ -11,36 +43,65 @@ def sample_clusters(
     size: int,
     count: int,
     generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Indices [count, n] of ``count`` clusters of n = min(size, N) units each.
+) -> Clusters:
+    """``count`` clusters of at most ``size`` units, centres uniform on the sheet.
 
-    A cluster is centred on a random unit; it takes a random subset of the units inside the
-    square of side ``width_mm`` around the centre, and when that square holds fewer than n
-    units it takes the n units nearest to the centre in L-infinity distance (the square grows
-    just enough). Fixed n lets all clusters of a layer be computed in one batch.
+    The sheet is the bounding box of ``positions`` [N, 2] (mm). A cluster holds the units whose
+    L-infinity distance to its centre is at most ``width_mm / 2``; when there are more than
+    ``size`` of them it keeps a uniformly random subset of ``size``. The tensors are padded to
+    the largest cluster drawn.
     """
-    n_units = positions.shape[0]
-    n = min(size, n_units)
-    if n < 3:
-        raise ValueError(f"a loss cluster needs at least 3 units; the layer has {n_units}")
-    centres = positions[torch.randint(n_units, (count,), generator=generator).to(positions.device)]
+    if size < MIN_CLUSTER_UNITS:
+        raise ValueError(f"a loss cluster needs at least {MIN_CLUSTER_UNITS} units, got {size}")
+    if width_mm <= 0:
+        raise ValueError(f"the neighbourhood width must be positive, got {width_mm} mm")
+    low, high = positions.amin(dim=0), positions.amax(dim=0)
+    draw = torch.rand((count, 2), generator=generator, dtype=torch.float64).to(positions.device)
+    centres = low + draw.to(positions.dtype) * (high - low)
     linf = (positions.unsqueeze(0) - centres.unsqueeze(1)).abs().amax(dim=-1)  # [count, N]
+    inside = linf <= width_mm / 2
     noise = torch.rand(linf.shape, generator=generator).to(linf.device)
-    score = torch.where(linf <= width_mm / 2, noise - 2.0, linf)  # inside first, in random order
-    return score.topk(n, dim=1, largest=False).indices
+    score = torch.where(inside, noise, torch.full_like(noise, 2.0))  # inside first, shuffled
+    n = int(min(size, max(int(inside.sum(dim=1).max()), 1)))
+    kept, indices = score.topk(n, dim=1, largest=False)
+    mask = kept < 2.0
+    return Clusters(torch.where(mask, indices, torch.zeros_like(indices)), mask)
 
 
-def inverse_distance_targets(cluster_positions: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Centred, unit-norm inverse distances 1 / (d + 1) over the off-diagonal pairs.
+def pair_weights(mask: torch.Tensor) -> torch.Tensor:
+    """1 for every pair i != j of real members, else 0: [M, n] -> [M, n, n] (float)."""
+    m = mask.float()
+    pairs = m.unsqueeze(2) * m.unsqueeze(1)
+    return pairs * (1.0 - torch.eye(mask.shape[1], device=mask.device))
 
-    ``cluster_positions`` is [M, n, 2]; the result is [M, n, n] with a zero diagonal, so that
-    sum(r * target) over a symmetric r is Pearson's numerator over the pairs i != j (which
-    equals Pearson over the pairs i < j).
+
+def inverse_distance_targets(
+    cluster_positions: torch.Tensor, mask: torch.Tensor | None = None, eps: float = 1e-12
+) -> torch.Tensor:
+    """Centred, unit-norm inverse distances 1 / (d + 1) over the pairs of real members.
+
+    ``cluster_positions`` is [M, n, 2] and ``mask`` [M, n] (all real when None); the result is
+    [M, n, n], zero on the diagonal and on padded pairs, so that sum(r * target) over a
+    symmetric r is Pearson's numerator over the pairs i != j (which equals Pearson over the
+    pairs i < j).
     """
-    n = cluster_positions.shape[1]
+    if mask is None:
+        mask = torch.ones(cluster_positions.shape[:2], dtype=torch.bool)
+    weights = pair_weights(mask.to(cluster_positions.device)).to(cluster_positions.dtype)
     inv = 1.0 / (torch.cdist(cluster_positions, cluster_positions) + 1.0)
-    off = ~torch.eye(n, dtype=torch.bool, device=inv.device)
-    mean = inv[:, off].mean(dim=1).view(-1, 1, 1)
-    centred = (inv - mean) * off
+    count = weights.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
+    mean = (inv * weights).sum(dim=(1, 2), keepdim=True) / count
+    centred = (inv - mean) * weights
     norm = centred.square().sum(dim=(1, 2), keepdim=True).sqrt()
     return centred / (norm + eps)
+
+
+def cluster_extent_mm(positions: torch.Tensor, clusters: Clusters) -> torch.Tensor:
+    """Largest side of each cluster's bounding box (mm), [M] (0 for clusters of < 2 units)."""
+    pos = positions[clusters.indices]  # [M, n, 2]
+    far = torch.finfo(pos.dtype).max
+    mask = clusters.mask.unsqueeze(-1)
+    high = torch.where(mask, pos, torch.full_like(pos, -far)).amax(dim=1)
+    low = torch.where(mask, pos, torch.full_like(pos, far)).amin(dim=1)
+    extent = (high - low).amax(dim=1)
+    return torch.where(clusters.sizes >= 2, extent, torch.zeros_like(extent))

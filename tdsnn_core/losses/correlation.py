@@ -1,7 +1,13 @@
 """Pair-correlation matrices of spiking responses and their Pearson correlation with distance.
 
 Every pair matrix is a product of small matrices (batch-by-units), computed for all clusters
-of a layer in one batched matrix product; nothing loops over pairs or units.
+of a layer in one batched matrix product; nothing loops over pairs or units. Padded cluster
+members (see :mod:`tdsnn_core.losses.clusters`) are zeroed by the caller's mask, so they add
+zero rows and columns, and the Pearson with the target only counts the real pairs.
+
+Precision: every statistic is a ratio of sums of products, so it is computed in float32 or
+wider and with centred (two-pass) variances; a one-pass variance sum(x^2) - sum(x)^2 / k
+cancels catastrophically in bfloat16 (method.md).
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import torch
 def response_correlations(responses: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Pearson correlation over the batch between units: [M, B, n] -> [M, n, n].
 
-    Units with zero variance (e.g. silent) correlate 0 with everything (finite, no NaN).
+    Units with zero variance (e.g. silent, or zeroed padding) correlate 0 with everything,
+    themselves included (finite, no NaN, for eps > 0).
     """
     centred = responses - responses.mean(dim=1, keepdim=True)
     z = centred / (centred.square().sum(dim=1, keepdim=True) + eps).sqrt()
@@ -54,14 +61,16 @@ def autocorrelogram(spikes: torch.Tensor, window: int) -> torch.Tensor:
 
 
 def pearson_with_target(
-    pairs: torch.Tensor, target: torch.Tensor, eps: float = 1e-12
+    pairs: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, eps: float = 1e-12
 ) -> torch.Tensor:
-    """Pearson correlation over the off-diagonal entries of symmetric ``pairs`` [M, n, n] with a
-    target from :func:`~tdsnn_core.losses.clusters.inverse_distance_targets` -> [M]."""
-    n = pairs.shape[1]
-    k = n * (n - 1)
-    diag = pairs.diagonal(dim1=1, dim2=2)
-    total = pairs.sum(dim=(1, 2)) - diag.sum(dim=1)
-    total_sq = pairs.square().sum(dim=(1, 2)) - diag.square().sum(dim=1)
-    variance = (total_sq - total.square() / k).clamp_min(0.0)
+    """Pearson correlation of symmetric ``pairs`` [M, n, n] with a target from
+    :func:`~tdsnn_core.losses.clusters.inverse_distance_targets`, over the pairs that
+    ``weights`` (:func:`~tdsnn_core.losses.clusters.pair_weights`) marks -> [M].
+
+    The target is centred and unit-norm over those pairs, so the numerator is sum(pairs *
+    target); the variance of ``pairs`` is taken around its mean over the same pairs (two-pass).
+    """
+    count = weights.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
+    mean = (pairs * weights).sum(dim=(1, 2), keepdim=True) / count
+    variance = ((pairs - mean).square() * weights).sum(dim=(1, 2))
     return (pairs * target).sum(dim=(1, 2)) / (variance + eps).sqrt()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from tdsnn_core.config import TopographyConfig
+from tdsnn_core.losses.clusters import cluster_extent_mm, sample_clusters
 from tdsnn_core.losses.stc import TopoLossParts, spatial_correlation_loss, stc_loss
 from tdsnn_core.losses.topoloss import topoloss
 from tdsnn_core.models.base import SpikingOutput, TopographicSNN
@@ -35,6 +36,36 @@ class TopographicObjective:
     @property
     def needs_spikes(self) -> bool:
         return self.config.kind in ("stc", "tdann")
+
+    def cluster_report(self, draws: int = 200, seed: int = 0) -> dict[str, dict[str, float]]:
+        """Per layer: the width used, and the median units and extent (mm) of ``draws`` sampled
+        clusters, and the fraction with at least 3 units (those the loss averages over)."""
+        if not self.needs_spikes:
+            return {}
+        gen = torch.Generator().manual_seed(seed)
+        report = {}
+        for name in self.layers:
+            pos = self.positions[name].cpu().float()
+            clusters = sample_clusters(pos, self.widths[name], self.config.cluster_size, draws, gen)
+            report[name] = {
+                "width_mm": self.widths[name],
+                "median_units": float(clusters.sizes.double().median()),
+                "median_extent_mm": float(cluster_extent_mm(pos, clusters).double().median()),
+                "valid_fraction": float(clusters.valid.double().mean()),
+            }
+        return report
+
+    def out_of_range(self, parts: TopoLossParts) -> str | None:
+        """Why ``parts`` cannot be right, or None. Each layer's L_L and L_S lie in [0, 1], so
+        their sums over the layers lie in [0, number of layers]; anything else is a bug (e.g.
+        a variance that cancelled in low precision), not a loss to train on."""
+        if not self.needs_spikes:
+            return None
+        bound = len(self.layers) + 1e-4
+        for label, value in (("L_L", parts.rate.item()), ("L_S", parts.timing.item())):
+            if not -1e-4 <= value <= bound:
+                return f"{label} = {value:.6g} is outside [0, {len(self.layers)}]"
+        return None
 
     def __call__(
         self,

@@ -3,7 +3,11 @@
 For one cluster of n units: L_L = (1 - Pearson(r, d)) / 2 with r the Pearson correlation of
 the units' firing rates over the batch, and L_S = (1 - Pearson(r_CCG, d)) / 2 with r_CCG the
 normalised cross-correlogram over lags -W..W; d = 1 / (distance + 1). Layers sum, clusters
-average: L_topo = (1/M) sum_layers sum_clusters (alpha L_L + beta L_S).
+average: L_topo = (1/M) sum_layers sum_clusters (alpha L_L + beta L_S), the average taken over
+a layer's clusters that hold at least 3 units.
+
+Both losses run in float32 outside autocast, whatever the caller's precision: their parts
+are ratios of sums of products, which bfloat16 cannot hold (method.md, "Precision").
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from typing import NamedTuple
 
 import torch
 
-from tdsnn_core.losses.clusters import inverse_distance_targets, sample_clusters
+from tdsnn_core.losses.clusters import (
+    Clusters,
+    inverse_distance_targets,
+    pair_weights,
+    sample_clusters,
+)
 from tdsnn_core.losses.correlation import (
     correlogram_correlations,
     pearson_with_target,
@@ -29,29 +38,63 @@ class TopoLossParts(NamedTuple):
     timing: torch.Tensor
 
 
+class ClusterBatch(NamedTuple):
+    """Clusters of one or more layers padded to one size n, ready for the batched kernels.
+
+    ``values`` [K, ..., n] (padding zeroed), ``target`` and ``weights`` [K, n, n] (see
+    :func:`~tdsnn_core.losses.correlation.pearson_with_target`), ``share`` [K]: each cluster's
+    weight in its layer's mean (1 / valid clusters of the layer, 0 for clusters under 3 units).
+    """
+
+    values: torch.Tensor
+    target: torch.Tensor
+    weights: torch.Tensor
+    share: torch.Tensor
+
+
 def default_window(timesteps: int) -> int:
     """W = T/2 - 1 (at least 0), method.md's default correlogram window."""
     return max(timesteps // 2 - 1, 0)
 
 
-def rate_term(rates: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """L_L per cluster from the clusters' rates [M, B, n] and targets [M, n, n] -> [M]."""
+def rate_term(
+    rates: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, eps: float = 1e-3
+) -> torch.Tensor:
+    """L_L per cluster from the clusters' rates [M, B, n], targets and pair weights -> [M]."""
     r = response_correlations(rates, eps)
-    return (1.0 - pearson_with_target(r, target)) / 2.0
+    return (1.0 - pearson_with_target(r, target, weights)) / 2.0
 
 
 def timing_term(
-    spikes: torch.Tensor, target: torch.Tensor, window: int, eps: float = 1e-3
+    spikes: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    window: int,
+    eps: float = 1e-3,
 ) -> torch.Tensor:
-    """L_S per cluster from the clusters' spikes [M, T, B, n] and targets [M, n, n] -> [M]."""
+    """L_S per cluster from the clusters' spikes [M, T, B, n], targets and pair weights -> [M]."""
     r = correlogram_correlations(spikes, window, eps)
-    return (1.0 - pearson_with_target(r, target)) / 2.0
+    return (1.0 - pearson_with_target(r, target, weights)) / 2.0
 
 
-def gather_clusters(values: torch.Tensor, clusters: torch.Tensor) -> torch.Tensor:
-    """[..., N] -> [M, ..., n]: the units of each cluster, clusters first."""
-    gathered = values[..., clusters]  # [..., M, n]
-    return gathered.movedim(-2, 0)
+def gather_clusters(values: torch.Tensor, clusters: Clusters) -> torch.Tensor:
+    """[..., N] -> [M, ..., n]: the units of each cluster, clusters first, padding zeroed."""
+    gathered = values[..., clusters.indices].movedim(-2, 0)  # [M, ..., n]
+    mask = clusters.mask.view(clusters.mask.shape[0], *([1] * (gathered.dim() - 2)), -1)
+    return gathered * mask.to(gathered.dtype)
+
+
+def _padded(clusters: Clusters, n: int) -> Clusters:
+    extra = n - clusters.indices.shape[1]
+    pad = (0, extra)
+    return Clusters(
+        torch.nn.functional.pad(clusters.indices, pad), torch.nn.functional.pad(clusters.mask, pad)
+    )
+
+
+def _bucket(n: int, cap: int) -> int:
+    """Padded width for a layer whose largest cluster has n units: the next power of two."""
+    return min(cap, 1 << max(n - 1, 1).bit_length())
 
 
 def clustered_batches(
@@ -61,25 +104,41 @@ def clustered_batches(
     cluster_size: int,
     clusters_per_layer: int,
     generator: torch.Generator | None,
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Sample each layer's clusters and stack those of equal size across layers.
+) -> list[ClusterBatch]:
+    """Sample each layer's clusters and stack layers of similar cluster size.
 
-    ``values[layer]`` is [..., N]; returns (values [L*M, ..., n], targets [L*M, n, n]) per
-    cluster size, so that every layer's clusters run through one set of batched kernels.
+    ``values[layer]`` is [..., N]. Layers whose largest cluster pads to the same power of two
+    share one :class:`ClusterBatch`, so every layer's clusters run through batched kernels.
     """
-    groups: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+    groups: dict[int, list[ClusterBatch]] = {}
     for layer, pos in positions.items():
         clusters = sample_clusters(
             pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
         )
-        gathered = gather_clusters(values[layer], clusters)
-        groups.setdefault(clusters.shape[1], []).append(
-            (gathered, inverse_distance_targets(pos[clusters]))
+        n = _bucket(clusters.indices.shape[1], cluster_size)
+        clusters = _padded(clusters, n)
+        valid = clusters.valid.to(pos.dtype)
+        groups.setdefault(n, []).append(
+            ClusterBatch(
+                gather_clusters(values[layer], clusters),
+                inverse_distance_targets(pos[clusters.indices], clusters.mask),
+                pair_weights(clusters.mask).to(pos.dtype),
+                valid / valid.sum().clamp_min(1.0),
+            )
         )
     return [
-        (torch.cat([v for v, _ in items]), torch.cat([t for _, t in items]))
+        ClusterBatch(*(torch.cat(parts) for parts in zip(*items, strict=True)))
         for items in groups.values()
     ]
+
+
+def _float32(values: Mapping[str, torch.Tensor], layers, start_dim: int) -> dict:
+    return {layer: values[layer].flatten(start_dim).float() for layer in layers}
+
+
+def _check_eps(eps: float) -> None:
+    if not eps > 0:
+        raise ValueError(f"topography eps must be > 0 (silent units need it), got {eps}")
 
 
 def stc_loss(
@@ -100,19 +159,24 @@ def stc_loss(
     ``spikes[layer]`` is [T, B, C, H, W] (or [T, B, N]); ``positions[layer]`` is [N, 2] in mm
     on the same device. A term whose weight is 0 is not computed (reported as 0).
     """
-    flat = {layer: spikes[layer].flatten(2).float() for layer in positions}
-    steps = next(iter(flat.values())).shape[0]
-    w = default_window(steps) if window is None else window
-    rate_sum = timing_sum = torch.zeros((), device=next(iter(flat.values())).device)
-    for clustered, target in clustered_batches(
-        flat, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator
-    ):
-        if alpha:
-            rate_sum = rate_sum + rate_term(clustered.mean(1), target, eps).sum()
-        if beta:
-            timing_sum = timing_sum + timing_term(clustered, target, w, eps).sum()
-    rate_sum, timing_sum = rate_sum / clusters_per_layer, timing_sum / clusters_per_layer
-    return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
+    _check_eps(eps)
+    device = next(iter(positions.values())).device
+    with torch.autocast(device.type, enabled=False):
+        flat = _float32(spikes, positions, 2)
+        pos = {layer: p.float() for layer, p in positions.items()}
+        steps = next(iter(flat.values())).shape[0]
+        w = default_window(steps) if window is None else window
+        rate_sum = timing_sum = torch.zeros((), device=device)
+        for batch in clustered_batches(
+            flat, pos, neighborhood_widths, cluster_size, clusters_per_layer, generator
+        ):
+            if alpha:
+                term = rate_term(batch.values.mean(1), batch.target, batch.weights, eps)
+                rate_sum = rate_sum + (term * batch.share).sum()
+            if beta:
+                term = timing_term(batch.values, batch.target, batch.weights, w, eps)
+                timing_sum = timing_sum + (term * batch.share).sum()
+        return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
 
 
 def spatial_correlation_loss(
@@ -130,11 +194,17 @@ def spatial_correlation_loss(
 
     On a spiking model's firing rates this equals the STC rate term alone (beta = 0).
     """
-    flat = {layer: responses[layer].flatten(1).float() for layer in positions}
-    total = torch.zeros((), device=next(iter(flat.values())).device)
-    for rates, target in clustered_batches(
-        flat, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator
-    ):
-        total = total + rate_term(rates, target, eps).sum()
-    total = total / clusters_per_layer
-    return TopoLossParts(weight * total, total, torch.zeros((), device=total.device))
+    _check_eps(eps)
+    device = next(iter(positions.values())).device
+    with torch.autocast(device.type, enabled=False):
+        flat = _float32(responses, positions, 1)
+        pos = {layer: p.float() for layer, p in positions.items()}
+        total = torch.zeros((), device=device)
+        for batch in clustered_batches(
+            flat, pos, neighborhood_widths, cluster_size, clusters_per_layer, generator
+        ):
+            total = (
+                total
+                + (rate_term(batch.values, batch.target, batch.weights, eps) * batch.share).sum()
+            )
+        return TopoLossParts(weight * total, total, torch.zeros((), device=device))

@@ -14,7 +14,16 @@ from tdsnn_core.losses.clusters import sample_clusters
 
 @dataclass(frozen=True)
 class SwapSettings:
-    """How hard to search: neighbourhoods per layer, their size, swap rounds and candidates."""
+    """How hard to search: neighbourhoods per layer, their size, swap rounds and candidates.
+
+    The defaults (2,000 neighbourhoods x 25 rounds of 20 scored candidate pairs, 50,000 pair
+    scorings per layer) are sized for a CPU; TDANN's pre-optimisation is 20,000 neighbourhoods
+    of up to 500 units with about 500 swap attempts each (10 million). Each round here scores
+    its candidates in closed form and applies the best, so one round does more than one of
+    TDANN's attempts, but a model meant to be compared with TDANN should raise
+    ``neighborhoods`` and ``rounds`` (``tdsnn positions optimize --neighborhoods 20000
+    --rounds 500``) and report the spatial loss before and after, which the command prints.
+    """
 
     neighborhoods: int = 2000
     max_units: int = 500
@@ -103,9 +112,15 @@ def optimize_positions(
     gen = torch.Generator().manual_seed(seed)
     width = width_mm * settings.width_scale
     size = min(settings.max_units, positions.shape[0])
-    eval_sets = sample_clusters(
+    eval_clusters = sample_clusters(
         torch.from_numpy(positions), width, size, settings.eval_neighborhoods, gen
-    ).numpy()
+    )
+    eval_sets = [eval_clusters.members(m).numpy() for m in np.flatnonzero(eval_clusters.valid)]
+    if not eval_sets:
+        raise ValueError(
+            f"{label or 'layer'}: no {width:.4g} mm neighbourhood holds 3 units; raise the "
+            "width scale"
+        )
 
     def mean_loss(pos: np.ndarray) -> float:
         return float(np.mean([spatial_loss(responses[:, idx], pos[idx]) for idx in eval_sets]))
@@ -114,7 +129,10 @@ def optimize_positions(
     positions = positions.astype(np.float64).copy()
     swaps = 0
     for _ in tqdm(range(settings.neighborhoods), desc=f"swapping {label}", disable=not progress):
-        (idx,) = sample_clusters(torch.from_numpy(positions), width, size, 1, gen).numpy()
+        clusters = sample_clusters(torch.from_numpy(positions), width, size, 1, gen)
+        idx = clusters.members(0).numpy()
+        if len(idx) < 3:
+            continue
         new, count = swap_neighbourhood(
             correlation_matrix(responses[:, idx]),
             positions[idx],

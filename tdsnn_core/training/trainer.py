@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -117,6 +118,8 @@ class _Run:
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
             net = DistributedDataParallel(model, device_ids=ids)
         objective = TopographicObjective(cfg.topography, sheets, ctx.device)
+        if self.progress:
+            self._log_clusters(objective)
 
         sampler = DistributedSampler(
             self.train_set,
@@ -207,9 +210,9 @@ class _Run:
                 task = F.cross_entropy(
                     logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
                 )
-                topo = objective(model, output, generator)
-                loss = task + weight * topo.total
-            self._check_finite(loss, task, topo, epoch, state["global_step"])
+            topo = objective(model, output, generator)  # float32, outside autocast
+            loss = task + weight * topo.total
+            self._check_loss(objective, loss, task, topo, epoch, state["global_step"])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.optim.grad_clip:
@@ -253,8 +256,11 @@ class _Run:
             "images_per_s": n / (time.perf_counter() - started),
         }
 
-    def _check_finite(self, loss, task, topo, epoch: int, step: int) -> None:
-        bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=self.ctx.device)
+    def _check_loss(self, objective, loss, task, topo, epoch: int, step: int) -> None:
+        """Stop (on every rank) on a non-finite loss or a topographic part out of its range."""
+        problem = None if torch.isfinite(loss) else "non-finite loss"
+        problem = problem or objective.out_of_range(topo)
+        bad = torch.tensor([0.0 if problem is None else 1.0], device=self.ctx.device)
         if all_reduce_sum(bad, self.ctx).item() == 0:
             return
         kept = (
@@ -263,10 +269,21 @@ class _Run:
             else ("no checkpoint was written")
         )
         raise TrainingError(
-            f"non-finite loss at epoch {epoch + 1}, step {step} (task {task.item():.4g}, "
-            f"L_L {topo.rate.item():.4g}, L_S {topo.timing.item():.4g}); {kept}. "
-            "Lower optim.lr or the topography weights (alpha, beta)."
+            f"{problem or 'a bad loss on another process'} at epoch {epoch + 1}, step {step} "
+            f"(task {task.item():.4g}, L_L {topo.rate.item():.4g}, L_S {topo.timing.item():.4g}); "
+            f"{kept}. Lower optim.lr or the topography weights (alpha, beta)."
         )
+
+    def _log_clusters(self, objective: TopographicObjective) -> None:
+        """Print each layer's effective loss cluster (units, extent) before training."""
+        for layer, stats in objective.cluster_report().items():
+            tqdm.write(
+                f"clusters {layer}: width {stats['width_mm']:.4g} mm, median "
+                f"{stats['median_units']:.0f} units (size {self.config.topography.cluster_size}),"
+                f" median extent {stats['median_extent_mm']:.4g} mm, "
+                f"{100 * stats['valid_fraction']:.0f} % with >= 3 units",
+                file=sys.stderr,
+            )
 
     def _save(self, model, optimizer, state: dict, metrics: dict) -> None:
         is_best = metrics["eval_top1"] > state["best_top1"]

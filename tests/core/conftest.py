@@ -28,6 +28,7 @@ TINY = {
         "clusters_per_layer": 2,
         "cluster_size": 16,
         "layers": ["layer2.0", "layer4.1"],
+        "neighborhood_scale": 8.0,  # a 128-unit V1 holds ~0.2 units per 1.6 mm square
     },
     "optim": {"epochs": 2, "batch_size": 16, "lr": 0.003},
     "run": {"seed": 0, "threads": 1},

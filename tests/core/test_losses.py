@@ -8,8 +8,11 @@ import reference_losses as ref
 import torch
 
 from tdsnn_core.losses import (
+    Clusters,
+    cluster_extent_mm,
     gather_clusters,
     inverse_distance_targets,
+    pair_weights,
     rate_term,
     sample_clusters,
     spatial_correlation_loss,
@@ -33,20 +36,25 @@ def test_stc_terms_match_reference(window: int) -> None:
     steps, batch, n_units, n = 4, 6, 40, 12
     spikes = random_spikes(steps, batch, n_units, seed=window)
     positions = np.random.default_rng(7).uniform(0, 10, size=(n_units, 2))
-    clusters = torch.tensor(
+    indices = torch.tensor(
         np.array([np.random.default_rng(s).choice(n_units, n, replace=False) for s in range(3)])
     )
+    # clusters of 12, 7 and 4 real members, padded to 12 (variable-size clusters share a batch)
+    mask = torch.arange(n).unsqueeze(0) < torch.tensor([[n], [7], [4]])
+    clusters = Clusters(torch.where(mask, indices, 0), mask)
     s = torch.from_numpy(spikes)
-    target = inverse_distance_targets(torch.from_numpy(positions)[clusters])
+    target = inverse_distance_targets(torch.from_numpy(positions)[clusters.indices], mask)
+    weights = pair_weights(mask).double()
     clustered = gather_clusters(s, clusters)
-    rate = rate_term(clustered.mean(1), target)
-    timing = timing_term(clustered, target, window)
-    for m, idx in enumerate(clusters.numpy()):
+    rate = rate_term(clustered.mean(1), target, weights)
+    timing = timing_term(clustered, target, weights, window)
+    for m in range(3):
+        idx = clusters.members(m).numpy()
         assert rate[m].item() == pytest.approx(
-            ref.rate_loss(spikes[:, :, idx], positions[idx]), abs=1e-5
+            ref.rate_loss(spikes[:, :, idx], positions[idx]), abs=1e-8
         )
         assert timing[m].item() == pytest.approx(
-            ref.timing_loss(spikes[:, :, idx], positions[idx], window), abs=1e-5
+            ref.timing_loss(spikes[:, :, idx], positions[idx], window), abs=1e-8
         )
 
 
@@ -71,14 +79,17 @@ def test_stc_total_is_weighted_mean_over_clusters_summed_over_layers() -> None:
     gen = torch.Generator().manual_seed(3)
     rate_sum = timing_sum = 0.0
     for name in spikes:
-        idx = sample_clusters(positions[name], widths[name], 10, 4, gen)
-        for cluster in idx.numpy():
+        clusters = sample_clusters(positions[name], widths[name], 10, 4, gen)
+        members = [clusters.members(m).numpy() for m in range(4)]
+        members = [c for c in members if len(c) >= 3]
+        assert members, "the test needs clusters of at least 3 units"
+        for cluster in members:
             s, p = spikes[name].numpy()[:, :, cluster], positions[name].numpy()[cluster]
-            rate_sum += ref.rate_loss(s, p)
-            timing_sum += ref.timing_loss(s, p, 1)
-    assert parts.rate.item() == pytest.approx(rate_sum / 4, abs=1e-5)
-    assert parts.timing.item() == pytest.approx(timing_sum / 4, abs=1e-5)
-    assert parts.total.item() == pytest.approx(2 * rate_sum / 4 + 3 * timing_sum / 4, abs=1e-4)
+            rate_sum += ref.rate_loss(s, p) / len(members)
+            timing_sum += ref.timing_loss(s, p, 1) / len(members)
+    assert parts.rate.item() == pytest.approx(rate_sum, abs=1e-5)
+    assert parts.timing.item() == pytest.approx(timing_sum, abs=1e-5)
+    assert parts.total.item() == pytest.approx(2 * rate_sum + 3 * timing_sum, abs=1e-4)
 
 
 def smooth_map_spikes(positions: np.ndarray, steps: int, batch: int, seed: int) -> np.ndarray:
@@ -157,11 +168,12 @@ def test_spatial_correlation_loss_matches_reference_on_activations() -> None:
         cluster_size=9,
         generator=gen,
     )
-    idx = sample_clusters(
+    clusters = sample_clusters(
         torch.from_numpy(positions), 1.0, 9, 2, torch.Generator().manual_seed(1)
-    ).numpy()
+    )
+    members = [clusters.members(m).numpy() for m in range(2)]
     # the rate reference averages over time: give it one timestep holding the activations
-    expected = np.mean([ref.rate_loss(acts[None][:, :, c], positions[c]) for c in idx])
+    expected = np.mean([ref.rate_loss(acts[None][:, :, c], positions[c]) for c in members])
     assert parts.rate.item() == pytest.approx(expected, abs=1e-5)
     assert parts.total.item() == pytest.approx(2 * expected, abs=1e-5)
 
@@ -185,13 +197,96 @@ def test_topoloss_is_lower_for_smooth_weights_and_has_gradient() -> None:
     assert torch.isfinite(smooth.grad).all() and smooth.grad.abs().sum() > 0
 
 
-def test_clusters_take_units_inside_the_square_first() -> None:
+def test_clusters_are_the_units_of_a_square_of_the_width_never_wider() -> None:
     positions = torch.tensor(np.random.default_rng(0).uniform(0, 10, size=(2000, 2)))
-    idx = sample_clusters(positions, 2.0, 20, 5, torch.Generator().manual_seed(0))
-    assert idx.shape == (5, 20)
-    for cluster in idx:
-        spread = positions[cluster].amax(0) - positions[cluster].amin(0)
-        assert (spread <= 2.0 + 1e-9).all()
-        assert len(set(cluster.tolist())) == 20
+    dense = sample_clusters(positions, 2.0, 20, 5, torch.Generator().manual_seed(0))
+    assert dense.indices.shape == (5, 20) and dense.mask.all()  # 80 units per square: subset
+    for m in range(5):
+        members = dense.members(m)
+        assert len(set(members.tolist())) == 20
+    assert (cluster_extent_mm(positions, dense) <= 2.0 + 1e-9).all()
+    # a sparse square keeps only its own units: fewer than the size, masked, not topped up
+    sparse = sample_clusters(positions, 0.5, 256, 200, torch.Generator().manual_seed(1))
+    assert sparse.indices.shape[1] < 256 and not sparse.mask.all()
+    assert (cluster_extent_mm(positions, sparse) <= 0.5 + 1e-9).all()
+    sizes = sparse.sizes.double()
+    assert sizes.mean().item() == pytest.approx(2000 * 0.25 / 100, rel=0.15)  # 5 per square
     with pytest.raises(ValueError, match="at least 3 units"):
-        sample_clusters(positions[:2], 1.0, 10, 1)
+        sample_clusters(positions, 1.0, 2, 1)
+
+
+def test_cluster_centres_are_uniform_on_the_sheet_not_on_units() -> None:
+    """Units piled on one edge must not pull the centres there (TDANN's rule)."""
+    rng = np.random.default_rng(2)
+    piled = np.column_stack([np.zeros(900), rng.uniform(0, 10, 900)])
+    spread = rng.uniform(0, 10, size=(100, 2))
+    positions = torch.tensor(np.vstack([piled, spread]))
+    clusters = sample_clusters(positions, 1.0, 500, 400, torch.Generator().manual_seed(0))
+    touches_edge = [(positions[clusters.members(m), 0] == 0).any() for m in range(400)]
+    # a centre within 0.5 mm of x = 0 happens with probability 0.05, not 0.9
+    assert np.mean(touches_edge) < 0.12
+
+
+def test_bundled_sized_layers_clusters_stay_within_the_width() -> None:
+    """At the cluster size users run (128-256) on a realistic sheet, no cluster is wider."""
+    from tdsnn_core.models import create_model
+    from tdsnn_core.sheets import build_sheets
+
+    model = create_model("sresnet18")
+    layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
+    for name, sheet in build_sheets(layers).items():
+        clusters = sample_clusters(
+            torch.from_numpy(sheet.positions),
+            sheet.neighborhood_width_mm,
+            256,
+            10,
+            torch.Generator().manual_seed(0),
+        )
+        extent = cluster_extent_mm(torch.from_numpy(sheet.positions), clusters)
+        assert (extent <= sheet.neighborhood_width_mm + 1e-6).all(), name
+
+
+def correlated_spikes(n: int, steps: int, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """Spikes [T, B, n] driven by a smooth map of position plus shared timing, and the
+    positions [n, 2] (float32)."""
+    rng = np.random.default_rng(seed)
+    positions = rng.uniform(0, 4, size=(n, 2))
+    drive = np.sin(positions[:, 0])[None, None] + rng.normal(size=(steps, batch, 1))
+    return torch.from_numpy(
+        (rng.uniform(size=(steps, batch, n)) < 1 / (1 + np.exp(-2 * drive))).astype(np.float32)
+    ), torch.from_numpy(positions.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_stc_under_low_precision_autocast_matches_float32(dtype: torch.dtype) -> None:
+    """The one-pass variance returned L_S = -254,974 under bf16 autocast (fp32: 0.437)."""
+    spikes, positions = correlated_spikes(400, 4, 32, seed=0)
+    kwargs = dict(alpha=1.0, beta=1.0, clusters_per_layer=6, cluster_size=256, window=1)
+
+    def loss(s: torch.Tensor) -> object:
+        gen = torch.Generator().manual_seed(0)
+        return stc_loss({"l": s}, {"l": positions}, {"l": 2.0}, generator=gen, **kwargs)
+
+    exact = loss(spikes)
+    with torch.autocast("cpu", dtype=dtype):
+        low = loss(spikes.to(dtype))
+    for part in ("rate", "timing"):
+        got, want = getattr(low, part).item(), getattr(exact, part).item()
+        assert 0 <= want <= 1 and got == pytest.approx(want, abs=1e-4), part
+
+
+def test_centred_variance_survives_a_large_common_offset() -> None:
+    """Pair values sitting near 1 with a tiny spread: a one-pass variance cancels to 0 or
+    below in float32 and the Pearson blows up; the centred one keeps it in [-1, 1]."""
+    from tdsnn_core.losses import pearson_with_target
+
+    rng = np.random.default_rng(0)
+    n = 64
+    positions = torch.tensor(rng.uniform(0, 3, size=(1, n, 2)), dtype=torch.float32)
+    mask = torch.ones(1, n, dtype=torch.bool)
+    target = inverse_distance_targets(positions, mask)
+    noise = torch.tensor(rng.normal(scale=1e-4, size=(1, n, n)), dtype=torch.float32)
+    pairs = 1.0 + (noise + noise.transpose(1, 2)) / 2 + 1e-3 * target
+    r = pearson_with_target(pairs, target, pair_weights(mask))
+    exact = pearson_with_target(pairs.double(), target.double(), pair_weights(mask).double())
+    assert -1 <= r.item() <= 1 and r.item() == pytest.approx(exact.item(), abs=1e-3)
