@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tdsnn_core.analysis.command import add_parser as add_analyze_parser
+from tdsnn_core.reports.command import add_parser as add_analyze_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,15 +75,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path, help="auxiliary (non-topographic) checkpoint")
     p.add_argument("--out", type=Path, required=True, help="positions file to write")
     p.add_argument("--layers", nargs="*", default=None, help="layers (default: all)")
-    p.add_argument("--neighborhoods", type=int, default=2000)
-    p.add_argument("--max-units", type=int, default=500)
-    p.add_argument("--rounds", type=int, default=25, help="swap rounds per neighbourhood")
-    p.add_argument("--candidates", type=int, default=20, help="pairs scored per round")
+    from tdsnn_core.sheets.swap_optimize import SwapSettings
+
+    swap = SwapSettings()
     p.add_argument(
-        "--width-scale", type=float, default=1.0, help="multiplies each area's neighbourhood width"
+        "--neighborhoods",
+        type=int,
+        default=swap.neighborhoods,
+        help="neighbourhoods per layer (TDANN: 20,000)",
+    )
+    p.add_argument("--max-units", type=int, default=swap.max_units, help="units per neighbourhood")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=swap.rounds,
+        help="swap rounds per neighbourhood (TDANN: ~500)",
+    )
+    p.add_argument("--candidates", type=int, default=swap.candidates, help="pairs scored per round")
+    p.add_argument(
+        "--width-scale",
+        type=float,
+        default=swap.width_scale,
+        help="multiplies each area's neighbourhood width",
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_optimize_positions)
+    p = positions.add_parser(
+        "assign",
+        help="put a non-topographic checkpoint on a positions file (its loss never reads them)",
+        description="Write a copy of CHECKPOINT whose sheets are those of --positions, so that a "
+        "baseline is analysed on the same sheet as the topographic models it is compared with "
+        "(TDANN's alpha = 0 baselines use the swapped positions). Refused for checkpoints whose "
+        "loss depends on the positions.",
+    )
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--positions", type=Path, required=True, help="sheets file or checkpoint")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    p.set_defaults(handler=_assign_positions)
 
     cards = sub.add_parser("card", help="model cards of released checkpoints").add_subparsers(
         metavar="ACTION"
@@ -195,6 +223,27 @@ def _optimize_positions(args: argparse.Namespace) -> int:
         )
     save_sheets(args.out, sheets)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _assign_positions(args: argparse.Namespace) -> int:
+    from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
+    from tdsnn_core.sheets import load_sheets
+    from tdsnn_core.training.sheets_setup import SPATIAL_KINDS, replace_sheets, topography_kind
+
+    ckpt = load_checkpoint(args.checkpoint)
+    kind = topography_kind(ckpt.meta)
+    if kind in SPATIAL_KINDS:
+        raise ValueError(
+            f"{args.checkpoint} was trained with the {kind} loss, which depends on its positions: "
+            "its sheet cannot be swapped after training"
+        )
+    sheets = replace_sheets(ckpt.sheets, load_sheets(args.positions), str(args.positions))
+    meta = {k: v for k, v in ckpt.meta.items() if k not in ("format", "format_version", "model")}
+    train_config = meta.get("train_config", {})
+    train_config.setdefault("topography", {})["positions"] = str(args.positions)
+    save_checkpoint(args.out, ckpt.model, sheets, meta)
+    print(f"wrote {args.out} on the sheets of {args.positions}")
     return 0
 
 

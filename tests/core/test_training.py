@@ -17,7 +17,9 @@ from safetensors.torch import load_file
 from tdsnn_core.checkpoints import load_checkpoint, read_metadata
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
+from tdsnn_core.sheets import save_sheets
 from tdsnn_core.training import TrainingError, train
+from tdsnn_core.training.sheets_setup import sheets_differ
 from tdsnn_core.training.trainer import topography_weight
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -155,3 +157,70 @@ def test_sync_batchnorm_conversion_keeps_the_network() -> None:
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in synced.modules())
     assert any(isinstance(m, MultiStepSyncBatchNorm) for m in synced.modules())
     torch.testing.assert_close(synced.eval()(images), expected)
+
+
+def test_baseline_trains_the_same_on_any_sheet_and_can_be_assigned_one(
+    tiny_config, tmp_path: Path
+) -> None:
+    """A non-topographic model never reads its positions: trained on a positions file it has
+    the same weights as without, so `tdsnn positions assign` puts a trained baseline on the
+    topographic models' sheet exactly as if it had been trained there."""
+    plain = load_config(tiny_config(tmp_path / "plain", topography={"kind": "none"}))
+    train(plain, progress=False)
+    swapped = tmp_path / "positions.safetensors"
+    ckpt = load_checkpoint(tmp_path / "plain" / "best.safetensors")
+    save_sheets(
+        swapped,
+        {name: s.with_positions(s.positions[::-1].copy()) for name, s in ckpt.sheets.items()},
+    )
+    on_file = tiny_config(tmp_path / "file", topography={"kind": "none", "positions": str(swapped)})
+    train(load_config(on_file), progress=False)
+    trained = load_checkpoint(tmp_path / "file" / "best.safetensors")
+    assigned_path = tmp_path / "assigned.safetensors"
+    assert main(["positions", "assign", str(tmp_path / "plain" / "best.safetensors"),
+                 "--positions", str(swapped), "--out", str(assigned_path)]) == 0  # fmt: skip
+    assigned = load_checkpoint(assigned_path)
+    for key, value in trained.model.state_dict().items():
+        assert torch.equal(value, ckpt.model.state_dict()[key])
+        assert torch.equal(value, assigned.model.state_dict()[key])
+    assert sheets_differ(assigned.sheets, trained.sheets) == []
+    assert sheets_differ(assigned.sheets, ckpt.sheets) == list(ckpt.sheets)
+    assert assigned.meta["train_config"]["topography"]["positions"] == str(swapped)
+
+
+def test_positions_assign_refuses_a_topographic_model(tiny_config, tmp_path: Path) -> None:
+    config = load_config(tiny_config(optim={"epochs": 1}))
+    train(config, progress=False)
+    best = Path(config.run.out_dir) / "best.safetensors"
+    result = tdsnn("positions", "assign", str(best), "--positions", str(best), "--out",
+                   str(tmp_path / "x.safetensors"))  # fmt: skip
+    assert result.returncode == 2 and "depends on its positions" in result.stderr
+
+
+def test_training_logs_each_layers_effective_clusters(tiny_config, capsys) -> None:
+    config = load_config(tiny_config(optim={"epochs": 1}))
+    train(config, progress=True)
+    err = capsys.readouterr().err
+    for layer in config.topography.layers:
+        line = next(x for x in err.splitlines() if x.startswith(f"clusters {layer}:"))
+        width = float(line.split("width ")[1].split(" mm")[0])
+        extent = float(line.split("median extent ")[1].split(" mm")[0])
+        assert 0 < extent <= width
+
+
+def test_a_loss_part_outside_its_range_is_rejected() -> None:
+    """The bf16 one-pass variance gave L_S = -254,974: finite, so only a range check sees it."""
+    from tdsnn_core.config import TopographyConfig
+    from tdsnn_core.losses.objective import TopographicObjective
+    from tdsnn_core.losses.stc import TopoLossParts
+    from tdsnn_core.sheets import build_sheets
+
+    sheets = build_sheets([("a", "V1", (4, 4, 4), 1.0), ("b", "IT", (8, 2, 2), 4.0)])
+    objective = TopographicObjective(TopographyConfig(), sheets, torch.device("cpu"))
+
+    def parts(rate: float, timing: float) -> TopoLossParts:
+        return TopoLossParts(torch.tensor(rate + timing), torch.tensor(rate), torch.tensor(timing))
+
+    assert objective.out_of_range(parts(0.4, 1.9)) is None  # two layers: sums up to 2
+    assert "L_S = -254974" in objective.out_of_range(parts(0.4, -254974.0))
+    assert "L_L = 2.5" in objective.out_of_range(parts(2.5, 0.3))
