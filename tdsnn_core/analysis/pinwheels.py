@@ -1,15 +1,29 @@
-"""Pinwheel detection on orientation maps, independent of unit density.
+"""Pinwheel density of orientation maps, measured per the map's own column spacing.
 
-The orientation map is turned into a smooth complex field, the normalised Gaussian
-average of ``exp(2i * theta)`` on a regular grid. A pinwheel is a zero of that field:
-the doubled angle turns by exactly +-1 around the closed four-sample loop enclosing it
-(the orientation by +-1/2 turn). Zeros count only where the map is locally coherent:
-the local mean of |field| (in [0, 1]) must exceed ``min_signal_to_noise`` times the
-value that units of random orientation at the same positions would give,
-1 / sqrt(effective unit count). The field is a ratio of kernel sums and does not scale
-with unit density; more units only lower the noise floor, so the gate never gets
-stricter as density grows (unlike TDANN's, which divides a circular std by the unit
-count).
+1. Column spacing Lambda (Kaschube et al. 2010): the peak of the radially averaged power
+   spectrum of z = exp(2i theta) (Hann-tapered, zero-padded) binned on a grid of half the
+   unit spacing, refined by the power-weighted centroid of the peak's half-maximum lobe.
+   Units at random positions put a flat floor under that spectrum, sum |z - mean z|^2
+   whatever the map (the white-noise floor); a peak must clear it ``MIN_PEAK_TO_FLOOR``-fold.
+2. Smoothing: the Gaussian local-linear estimate of z on a grid (``local_linear_average``).
+   Its kernel pools n_eff = 4 pi sigma^2 density units. sigma is the smallest kernel that
+   pools enough units for the map's noise, n_eff = max(``MIN_UNITS_PER_KERNEL``,
+   ``NOISE_UNITS_PER_KERNEL`` * (1 - q) / q), with q the orientation coherence of
+   neighbouring units (mean Re z_u z_v* over pairs in a cell of half the unit spacing:
+   1 for a noiseless map, 0 for a shuffled one). Smoothing merges pinwheel pairs closer
+   than about sigma, so sigma may not exceed ``MAX_SIGMA_PER_COLUMN`` * Lambda (Lambda / 8
+   loses about 5 % of the pinwheels of a band-limited map, Lambda / 12 about 3 %).
+3. Pinwheels: zeros of the smoothed field, each a +-1 winding of its phase around a loop
+   of four grid samples (stride sigma / 2), placed at the zero of the plane through them.
+   Density = count / (area / Lambda^2); a band-limited random map gives pi.
+
+A map is resolvable when Lambda is measured (a spectral peak), the sheet holds at least
+``MIN_COLUMNS_PER_SIDE`` columns along each side, Lambda spans ``MIN_SPACINGS_PER_COLUMN``
+unit spacings, and a kernel of sigma = Lambda / 8 pools the n_eff the noise needs.
+Otherwise ``detect_pinwheels`` reports no pinwheels, a NaN density and the reason.
+The thresholds come from maps of known pinwheel count (``synthetic_maps``,
+bench/pinwheels.py): they keep the count within a few % of the truth from 20,000 to
+100,000 units on a 36.75 mm sheet and reject shuffled maps.
 """
 
 from __future__ import annotations
@@ -17,39 +31,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from tdsnn_core.analysis._validation import as_positions, as_unit_values
-from tdsnn_core.analysis.grid import SheetGrid, gaussian_average
+from tdsnn_core.analysis.grid import SheetGrid, local_linear_average
 
-DEFAULT_HYPERCOLUMN_WIDTH_MM = 3.5
-COHERENCE_SIGMA_FACTOR = 2.0  # coherence = mean |field| over a Gaussian this many sigmas wide
+MIN_PEAK_TO_FLOOR = 4.0
+MIN_COLUMNS_PER_SIDE = 4.0
+MIN_SPACINGS_PER_COLUMN = 4.0
+MIN_UNITS_PER_KERNEL = 6.0
+NOISE_UNITS_PER_KERNEL = 40.0
+MAX_SIGMA_PER_COLUMN = 1 / 8
+MAX_SPECTRUM_CELLS_PER_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class MapSpectrum:
+    """Radially averaged power of exp(2i theta) in units of the white-noise floor (1 = the
+    power of units with random orientations); ``column_spacing_mm`` is NaN when no peak
+    reaches ``MIN_PEAK_TO_FLOOR``; ``coherence`` is q (see the module docstring)."""
+
+    wavenumbers: np.ndarray  # rad / mm
+    power: np.ndarray
+    column_spacing_mm: float
+    peak_to_floor: float
+    coherence: float
 
 
 @dataclass(frozen=True)
 class OrientationField:
-    """An orientation map resampled on a grid.
-
-    ``vector`` is the normalised Gaussian average of exp(2i * theta) (|vector| <= 1);
-    ``coherence`` its magnitude averaged over a Gaussian ``COHERENCE_SIGMA_FACTOR`` times
-    wider; ``effective_units`` = (sum w)^2 / sum w^2, the number of units the kernel
-    effectively pools, for which a map of random orientations has E|vector|^2 = 1 / n.
-    """
+    """An orientation map resampled on a grid: ``vector`` is the local-linear estimate of
+    exp(2i theta) with a Gaussian of ``sigma_mm`` pooling ``effective_units`` units."""
 
     grid: SheetGrid
     vector: np.ndarray
-    coherence: np.ndarray
-    effective_units: np.ndarray
+    sigma_mm: float
+    effective_units: float
 
     @property
     def orientation_deg(self) -> np.ndarray:
         """Smoothed preferred orientation in [0, 180) degrees, [n_y, n_x]."""
         return np.rad2deg(np.angle(self.vector) / 2) % 180.0
-
-    @property
-    def signal_to_noise(self) -> np.ndarray:
-        """Coherence relative to that of random orientations, coherence * sqrt(n_eff)."""
-        return self.coherence * np.sqrt(self.effective_units)
 
 
 @dataclass(frozen=True)
@@ -57,43 +78,128 @@ class Pinwheels:
     """Detected pinwheels.
 
     ``signs`` is +1 where the orientation turns by +180 degrees along a counterclockwise
-    loop (x right, y up), -1 for the opposite; ``density`` is pinwheels per hypercolumn
-    area, count / (sheet_edge / hypercolumn_width)^2 (biology: about pi).
+    loop (x right, y up), -1 for the opposite. ``density`` is pinwheels per column spacing
+    squared, count / (area / Lambda^2) (biology and band-limited random maps: about pi),
+    NaN when not ``resolvable``; ``reason`` then says why, and there are no pinwheels.
     """
 
     centres_mm: np.ndarray
     signs: np.ndarray
+    column_spacing_mm: float
     density: float
+    resolvable: bool
+    reason: str | None
     field: OrientationField
+    spectrum: MapSpectrum
 
     @property
     def count(self) -> int:
         return len(self.signs)
 
 
+@dataclass(frozen=True)
+class PinwheelNull:
+    """Pinwheels of maps with the orientations permuted across units: per shuffle the count
+    and the density (NaN where not resolvable), and the fraction that was resolvable."""
+
+    counts: np.ndarray
+    densities: np.ndarray
+    resolvable_fraction: float
+
+
+def _unit_spacing(area_mm2: float, n_units: int) -> float:
+    return float(np.sqrt(area_mm2 / n_units))
+
+
+class _SpectrumGrid:
+    """The binning grid, taper and wavenumber rings of ``map_spectrum`` for one set of
+    positions (reused across shuffles of their orientations)."""
+
+    def __init__(self, positions: np.ndarray, spacing_mm: float) -> None:
+        low, high = positions.min(axis=0), positions.max(axis=0)
+        stride = max(spacing_mm / 2, float(np.max(high - low)) / MAX_SPECTRUM_CELLS_PER_SIDE)
+        grid = SheetGrid.from_box(low, high, stride)
+        self.shape = n_y, n_x = grid.shape
+        self.index = grid.cell_index(positions)
+        self.taper = np.outer(np.hanning(n_y + 2)[1:-1], np.hanning(n_x + 2)[1:-1])
+        dx, dy = grid.cell_size
+        k = np.hypot(*np.meshgrid(np.fft.fftfreq(2 * n_x, dx), np.fft.fftfreq(2 * n_y, dy)))
+        bin_width = 1 / (2 * max(n_x * dx, n_y * dy))  # cycles / mm, half the box's
+        self.rings = np.rint(k / bin_width).astype(int).ravel()
+        self.n_modes = np.bincount(self.rings)
+        self.wavenumbers = 2 * np.pi * bin_width * np.arange(len(self.n_modes))
+        # Past the Nyquist wavenumber along an axis, rings hold only corners of the spectrum.
+        self.last = int(np.floor(1 / (2 * max(dx, dy)) / bin_width))
+
+    def binned(self, weights: np.ndarray) -> np.ndarray:
+        n_y, n_x = self.shape
+        return np.bincount(self.index, weights=weights, minlength=n_y * n_x).reshape(n_y, n_x)
+
+
+def map_spectrum(
+    positions: np.ndarray,
+    orientation_deg: np.ndarray,
+    *,
+    spacing_mm: float,
+    grid: _SpectrumGrid | None = None,
+) -> MapSpectrum:
+    """Power spectrum of exp(2i theta) of units (positions [N, 2] mm, ``spacing_mm`` apart)."""
+    grid = grid or _SpectrumGrid(positions, spacing_mm)
+    z = np.exp(2j * np.deg2rad(orientation_deg))
+    z = z - z.mean()
+    sums = grid.binned(z.real) + 1j * grid.binned(z.imag)
+    square_sums = grid.binned(np.abs(z) ** 2)
+    counts = grid.binned(np.ones(len(z)))
+    pairs = float(np.sum(counts * (counts - 1)))
+    coherence = float(np.sum(np.abs(sums) ** 2 - square_sums) / pairs) if pairs else np.nan
+
+    floor = float(np.sum(grid.taper**2 * square_sums))
+    n_y, n_x = grid.shape
+    power = np.abs(np.fft.fft2(grid.taper * sums, s=(2 * n_y, 2 * n_x))) ** 2
+    profile = np.bincount(grid.rings, power.ravel()) / np.maximum(grid.n_modes, 1)
+    profile = profile / floor if floor > 0 else np.zeros_like(profile)
+
+    first = 4  # Lambda at most half the box's longer side
+    if floor <= 0 or grid.last <= first:
+        return MapSpectrum(grid.wavenumbers, profile, np.nan, 0.0, coherence)
+    peak = first + int(np.argmax(profile[first : grid.last + 1]))
+    peak_to_floor = float(profile[peak])
+    if peak_to_floor < MIN_PEAK_TO_FLOOR:
+        return MapSpectrum(grid.wavenumbers, profile, np.nan, peak_to_floor, coherence)
+    excess = profile - 1
+    lobe_start, lobe_end = peak, peak + 1
+    while lobe_start > first and excess[lobe_start - 1] > excess[peak] / 2:
+        lobe_start -= 1
+    while lobe_end <= grid.last and excess[lobe_end] > excess[peak] / 2:
+        lobe_end += 1
+    lobe = slice(lobe_start, lobe_end)
+    weights = excess[lobe] * grid.n_modes[lobe]
+    centroid = float(np.sum(weights * grid.wavenumbers[lobe]) / np.sum(weights))
+    return MapSpectrum(grid.wavenumbers, profile, 2 * np.pi / centroid, peak_to_floor, coherence)
+
+
+def units_per_kernel_needed(coherence: float) -> float:
+    """n_eff the kernel must pool for a map whose neighbouring units cohere by ``coherence``."""
+    if not coherence > 0:
+        return np.inf
+    return max(MIN_UNITS_PER_KERNEL, NOISE_UNITS_PER_KERNEL * (1 - coherence) / coherence)
+
+
 def orientation_field(
     positions: np.ndarray, orientation_deg: np.ndarray, *, sigma_mm: float, stride_mm: float
 ) -> OrientationField:
-    """Resample per-unit orientations (degrees, period 180) on a grid of ``stride_mm``."""
+    """Resample per-unit orientations (degrees, period 180) on a grid of ``stride_mm``.
+
+    The grid's samples span the positions' bounding box, so its four-sample loops tile it.
+    """
     positions = as_positions(positions)
     orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
-    grid = SheetGrid.from_stride(positions, stride_mm)
-    vector = gaussian_average(grid, positions, np.exp(2j * np.deg2rad(orientation_deg)), sigma_mm)
-
-    counts = grid.bin_units(positions)
-    kernel_sum = grid.smooth(counts, sigma_mm)  # sum w / (2 pi sx sy), s in cells
-    kernel_square_sum = grid.smooth(counts, sigma_mm / np.sqrt(2))  # sum w^2 / (pi sx sy)
-    dx, dy = grid.cell_size
-    effective_units = np.divide(
-        4 * np.pi * sigma_mm**2 / (dx * dy) * kernel_sum**2,
-        kernel_square_sum,
-        out=np.zeros_like(kernel_sum),
-        where=kernel_square_sum > 0,
-    )
-    coherence = ndimage.gaussian_filter(
-        np.abs(vector), COHERENCE_SIGMA_FACTOR * sigma_mm / np.array([dy, dx]), mode="nearest"
-    )
-    return OrientationField(grid, vector, coherence, effective_units)
+    low, high = positions.min(axis=0), positions.max(axis=0)
+    grid = SheetGrid.from_box(low - stride_mm / 2, high + stride_mm / 2, stride_mm)
+    z = np.exp(2j * np.deg2rad(orientation_deg))
+    vector = local_linear_average(grid, positions, z, sigma_mm)
+    density = len(positions) / float(np.prod(np.maximum(high - low, stride_mm)))
+    return OrientationField(grid, vector, sigma_mm, 4 * np.pi * sigma_mm**2 * density)
 
 
 def _loop_corners(image: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -139,45 +245,135 @@ def _loop_zero_positions(field: OrientationField) -> tuple[np.ndarray, np.ndarra
     return x_mid[None, :] + offsets[0] * dx, y_mid[:, None] + offsets[1] * dy
 
 
+def field_pinwheels(field: OrientationField) -> tuple[np.ndarray, np.ndarray]:
+    """Zeros of a field: centres [K, 2] (mm) and signs [K]; a loop winding by w holds |w|."""
+    winding = doubled_angle_winding(field.vector)
+    iy, ix = np.nonzero(winding)
+    repeats = np.abs(winding[iy, ix])
+    zero_x, zero_y = _loop_zero_positions(field)
+    centres = np.column_stack((zero_x[iy, ix], zero_y[iy, ix]))
+    return np.repeat(centres, repeats, axis=0), np.repeat(np.sign(winding[iy, ix]), repeats)
+
+
+def _unresolvable_reason(
+    spectrum: MapSpectrum, side_mm: float, spacing_mm: float, density: float
+) -> str | None:
+    """Why pinwheels of this map cannot be counted (None when they can)."""
+    spacing = spectrum.column_spacing_mm
+    if not np.isfinite(spacing):
+        return (
+            f"no column spacing: the spectral peak is {spectrum.peak_to_floor:.1f} times the "
+            f"white-noise floor of randomly placed units, below {MIN_PEAK_TO_FLOOR:g}"
+        )
+    if side_mm / spacing < MIN_COLUMNS_PER_SIDE:
+        return (
+            f"too few columns: Lambda = {spacing:.2f} mm fits {side_mm / spacing:.1f} times "
+            f"along the sheet's shorter side, below {MIN_COLUMNS_PER_SIDE:g}"
+        )
+    if spacing / spacing_mm < MIN_SPACINGS_PER_COLUMN:
+        return (
+            f"units too sparse: Lambda = {spacing:.2f} mm spans {spacing / spacing_mm:.1f} unit "
+            f"spacings ({spacing_mm:.2f} mm), below {MIN_SPACINGS_PER_COLUMN:g}"
+        )
+    widest = MAX_SIGMA_PER_COLUMN * spacing
+    available = 4 * np.pi * widest**2 * density
+    needed = units_per_kernel_needed(spectrum.coherence)
+    if available < needed:
+        return (
+            f"too few effective units per kernel: the widest kernel that keeps pinwheel "
+            f"pairs apart, sigma = Lambda / {1 / MAX_SIGMA_PER_COLUMN:g} = {widest:.2f} mm, "
+            f"pools {available:.1f} units; the map's noise (neighbour coherence "
+            f"{spectrum.coherence:.2f}) needs {needed:.1f}"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    """What ``detect_pinwheels`` decides before smoothing: the spectrum, the reason the map
+    is not resolvable (None if it is) and the kernel."""
+
+    spectrum: MapSpectrum
+    reason: str | None
+    sigma_mm: float
+
+
+def _sheet_area(positions: np.ndarray, sheet_edge_mm: float | None) -> float:
+    area = float(np.prod(np.ptp(positions, axis=0))) if sheet_edge_mm is None else sheet_edge_mm**2
+    if area <= 0:
+        raise ValueError("the sheet has no area: give sheet_edge_mm or spread the units")
+    return area
+
+
+def _assess(
+    positions: np.ndarray,
+    orientation_deg: np.ndarray,
+    area: float,
+    grid: _SpectrumGrid | None = None,
+) -> _Assessment:
+    extent = np.ptp(positions, axis=0)
+    density = len(positions) / area
+    spacing_mm = _unit_spacing(area, len(positions))
+    spectrum = map_spectrum(positions, orientation_deg, spacing_mm=spacing_mm, grid=grid)
+    reason = _unresolvable_reason(spectrum, float(extent.min()), spacing_mm, density)
+    sigma_cap = (
+        MAX_SIGMA_PER_COLUMN * spectrum.column_spacing_mm
+        if np.isfinite(spectrum.column_spacing_mm)
+        else np.sqrt(MIN_UNITS_PER_KERNEL / (4 * np.pi * density))
+    )
+    needed = units_per_kernel_needed(spectrum.coherence)
+    sigma_mm = float(min(np.sqrt(needed / (4 * np.pi * density)), sigma_cap))
+    return _Assessment(spectrum, reason, sigma_mm)
+
+
 def detect_pinwheels(
+    positions: np.ndarray, orientation_deg: np.ndarray, *, sheet_edge_mm: float | None = None
+) -> Pinwheels:
+    """Pinwheels of an orientation map given per unit (positions [N, 2] in mm, orientations
+    in degrees, period 180); see the module docstring for the method and the criteria.
+
+    The sheet's area is ``sheet_edge_mm``^2, by default that of the positions' bounding box.
+    """
+    positions = as_positions(positions)
+    orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
+    area = _sheet_area(positions, sheet_edge_mm)
+    plan = _assess(positions, orientation_deg, area)
+    spacing = plan.spectrum.column_spacing_mm
+    field = orientation_field(
+        positions, orientation_deg, sigma_mm=plan.sigma_mm, stride_mm=plan.sigma_mm / 2
+    )
+    if plan.reason is not None:
+        empty = np.zeros((0, 2)), np.zeros(0, dtype=int)
+        return Pinwheels(*empty, spacing, np.nan, False, plan.reason, field, plan.spectrum)
+    centres, signs = field_pinwheels(field)
+    density = len(signs) / (area / spacing**2)
+    return Pinwheels(centres, signs, spacing, density, True, None, field, plan.spectrum)
+
+
+def shuffled_pinwheel_null(
     positions: np.ndarray,
     orientation_deg: np.ndarray,
     *,
-    hypercolumn_width_mm: float = DEFAULT_HYPERCOLUMN_WIDTH_MM,
-    sigma_mm: float | None = None,
-    stride_mm: float | None = None,
-    min_signal_to_noise: float = 2.5,
+    n_shuffles: int = 20,
+    seed: int = 0,
     sheet_edge_mm: float | None = None,
-) -> Pinwheels:
-    """Find the pinwheels of an orientation map given per unit (positions [N, 2] in mm).
-
-    Defaults scale with the map: ``sigma_mm`` = hypercolumn width / 8 (0.44 mm for 3.5 mm,
-    the variance of TDANN's 1.5 mm square window) and ``stride_mm`` = sigma / 2.
-    Neighbouring loops with a winding form one island; an island whose windings cancel
-    (two opposite zeros closer than the grid resolves) is dropped, any other counts as one
-    pinwheel, placed at the mean over its loops of the zero of the plane fitted to the
-    loop's four samples. ``sheet_edge_mm`` defaults to the larger side of the positions'
-    bounding box.
-    """
+) -> PinwheelNull:
+    """``detect_pinwheels`` on ``n_shuffles`` maps with the orientations permuted across
+    the same positions (a map of the same unit density and orientation histogram)."""
     positions = as_positions(positions)
-    sheet_edge = float(np.ptp(positions, axis=0).max()) if sheet_edge_mm is None else sheet_edge_mm
-    if sheet_edge <= 0 or hypercolumn_width_mm <= 0:
-        raise ValueError("the sheet edge and the hypercolumn width must be positive")
-    sigma_mm = hypercolumn_width_mm / 8 if sigma_mm is None else sigma_mm
-    stride_mm = sigma_mm / 2 if stride_mm is None else stride_mm
-    field = orientation_field(positions, orientation_deg, sigma_mm=sigma_mm, stride_mm=stride_mm)
-
-    winding = doubled_angle_winding(field.vector)
-    loop_snr = sum(_loop_corners(field.signal_to_noise)) / 4
-    candidates = (winding != 0) & (loop_snr >= min_signal_to_noise)
-    labels, n_islands = ndimage.label(candidates, structure=np.ones((3, 3), dtype=bool))
-    island_ids = np.arange(1, n_islands + 1)
-    net_winding = np.asarray(ndimage.sum_labels(winding, labels, island_ids)).astype(int)
-    kept = island_ids[net_winding != 0]
-
-    zero_x, zero_y = _loop_zero_positions(field)
-    centres = np.column_stack(
-        (ndimage.mean(zero_x, labels, kept), ndimage.mean(zero_y, labels, kept))
-    ).reshape(-1, 2)
-    density = len(kept) / (sheet_edge / hypercolumn_width_mm) ** 2
-    return Pinwheels(centres, np.sign(net_winding[net_winding != 0]), density, field)
+    orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
+    area = _sheet_area(positions, sheet_edge_mm)
+    grid = _SpectrumGrid(positions, _unit_spacing(area, len(positions)))
+    rng = np.random.default_rng(seed)
+    counts, densities = np.zeros(n_shuffles, dtype=int), np.full(n_shuffles, np.nan)
+    for i in range(n_shuffles):
+        shuffled = rng.permutation(orientation_deg)
+        plan = _assess(positions, shuffled, area, grid)
+        if plan.reason is None:  # smooth only the maps that pass, as detect_pinwheels does
+            field = orientation_field(
+                positions, shuffled, sigma_mm=plan.sigma_mm, stride_mm=plan.sigma_mm / 2
+            )
+            counts[i] = len(field_pinwheels(field)[1])
+            densities[i] = counts[i] / (area / plan.spectrum.column_spacing_mm**2)
+    resolvable = np.isfinite(densities)
+    return PinwheelNull(counts, densities, float(resolvable.mean()) if n_shuffles else np.nan)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tdsnn_core.analysis import SheetGrid, gaussian_average
+from tdsnn_core.analysis.grid import local_linear_average
 
 
 def test_stride_grid_covers_every_unit():
@@ -55,3 +56,29 @@ def test_complex_values_and_cells_without_units():
     assert not reached[20, 20]  # 10 mm (20 sigma) from every unit
     with pytest.raises(ValueError, match="sigma_mm"):
         gaussian_average(grid, positions, np.ones(3), 0.0)
+
+
+def test_box_grid_spans_the_box_exactly():
+    grid = SheetGrid.from_box(np.array([1.0, 2.0]), np.array([11.0, 4.5]), 0.3)
+    assert grid.extent == pytest.approx((1.0, 11.0, 2.0, 4.5))
+    assert max(grid.cell_size) <= 0.3
+    positions = np.array([[1.0, 2.0], [11.0, 4.5], [5.0, 3.0]])
+    cells = grid.cell_index(positions)
+    assert cells[0] == 0 and cells[1] == grid.shape[0] * grid.shape[1] - 1
+
+
+@pytest.mark.parametrize("n_units", [300, 100_000])
+def test_local_linear_average_reproduces_a_linear_field_up_to_the_edge(n_units):
+    """Unlike the kernel mean, the local-linear fit has no bias on a linear field, even
+    where the kernel is cut by the sheet's edge and at any unit density."""
+    positions = np.random.default_rng(2).uniform(0, 30, (n_units, 2))
+    grid = SheetGrid.from_box(positions.min(axis=0), positions.max(axis=0), 0.5)
+    values = (2.0 - 1.0j) * positions[:, 0] + 0.5j * positions[:, 1]
+    x, y = np.meshgrid(grid.x_centres, grid.y_centres)
+
+    fitted = local_linear_average(grid, positions, values, sigma_mm=2.0)
+    np.testing.assert_allclose(fitted, (2.0 - 1.0j) * x + 0.5j * y, atol=1e-8)
+
+    edge = (x < 1) | (y < 1)
+    kernel_mean = gaussian_average(grid, positions, values.real, 2.0)
+    assert np.abs(kernel_mean - 2 * x)[edge].mean() > 0.5  # the mean is pulled inward

@@ -1,9 +1,14 @@
-"""Pinwheel detector on maps whose singularities are placed by construction."""
+"""Pinwheel detector on maps whose pinwheels are known by construction: point charges
+placed on the sheet, and band-limited random maps whose zeros come from the exact field."""
+
+from functools import cache
 
 import numpy as np
 import pytest
 
-from tdsnn_core.analysis import detect_pinwheels, doubled_angle_winding
+from tdsnn_core.analysis import detect_pinwheels, doubled_angle_winding, orientation_field
+from tdsnn_core.analysis.pinwheels import field_pinwheels, shuffled_pinwheel_null
+from tdsnn_core.analysis.synthetic_maps import BandLimitedMap, uniform_positions
 
 SHEET_EDGE_MM = 36.75
 # (x, y, charge): +1 where orientation turns +180 degrees counterclockwise around the point.
@@ -32,11 +37,24 @@ def point_charge_orientations(positions: np.ndarray, pinwheels: np.ndarray) -> n
 
 
 def random_positions(n_units: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(0, SHEET_EDGE_MM, (n_units, 2))
+    return uniform_positions(n_units, SHEET_EDGE_MM, seed)
 
 
 def nearest_distances(found: np.ndarray, placed: np.ndarray) -> np.ndarray:
     return np.linalg.norm(found[:, None, :] - placed[None, :, :2], axis=2).min(axis=0)
+
+
+def noisy_orientations(band_map: BandLimitedMap, positions, noise_deg: float, seed: int):
+    scatter = np.random.default_rng(seed).normal(0, noise_deg, len(positions))
+    return band_map.orientation_deg(positions) + scatter
+
+
+@cache
+def band_map_sample(spacing_mm: float, seed: int, n_units: int):
+    """A band-limited map's true pinwheel count, and units with its exact orientations."""
+    band_map = BandLimitedMap.random(spacing_mm, SHEET_EDGE_MM, seed=seed)
+    positions = random_positions(n_units, seed=10 + seed)
+    return band_map.pinwheel_count(), positions, band_map.orientation_deg(positions)
 
 
 def test_ideal_pinwheel_winds_exactly_one_doubled_turn():
@@ -48,29 +66,99 @@ def test_ideal_pinwheel_winds_exactly_one_doubled_turn():
         assert np.count_nonzero(winding) == 1
 
 
+def test_true_count_of_a_band_limited_map_is_converged_and_near_pi_per_column():
+    band_map = BandLimitedMap.random(3.5, SHEET_EDGE_MM, seed=5)
+    assert band_map.pinwheel_count() == band_map.pinwheel_count(3.5 / 200)
+    # Wolf & Geisel: pi per Lambda^2 in expectation; 6 maps of ~1,050 zeros each.
+    counts = [BandLimitedMap.random(2.0, SHEET_EDGE_MM, seed=s).pinwheel_count() for s in range(6)]
+    assert np.sum(counts) / (6 * (SHEET_EDGE_MM / 2.0) ** 2) == pytest.approx(np.pi, rel=0.04)
+
+
+@pytest.mark.parametrize("n_units", [20_000, 100_000])
+@pytest.mark.parametrize("spacing_mm", [2.0, 3.5])
+@pytest.mark.parametrize("noise_deg", [0.0, 12.0])  # 12 degrees: neighbour coherence 0.84
+def test_counts_pinwheels_of_band_limited_maps_within_5_percent(n_units, spacing_mm, noise_deg):
+    found, true = [], []
+    for seed in (0, 1):
+        true_count, positions, orientations = band_map_sample(spacing_mm, seed, n_units)
+        scatter = np.random.default_rng(seed).normal(0, noise_deg, n_units)
+        pinwheels = detect_pinwheels(positions, orientations + scatter, sheet_edge_mm=36.75)
+        assert pinwheels.resolvable and pinwheels.reason is None
+        assert pinwheels.column_spacing_mm == pytest.approx(spacing_mm, rel=0.02)
+        assert pinwheels.density == pytest.approx(
+            pinwheels.count * pinwheels.column_spacing_mm**2 / SHEET_EDGE_MM**2
+        )
+        assert pinwheels.density == pytest.approx(np.pi, rel=0.12)
+        found.append(pinwheels.count)
+        true.append(true_count)
+    assert sum(found) == pytest.approx(sum(true), rel=0.05)
+
+
 @pytest.mark.parametrize(("n_units", "tolerance_mm"), [(2_000, 1.0), (20_000, 0.5), (100_000, 0.5)])
 def test_finds_every_placed_pinwheel_at_any_density(n_units, tolerance_mm):
     positions = random_positions(n_units, seed=n_units)
     orientations = point_charge_orientations(positions, PLACED_PINWHEELS)
 
-    found = detect_pinwheels(positions, orientations, sigma_mm=1.5)
-
-    assert found.count == len(PLACED_PINWHEELS)
-    assert np.all(nearest_distances(found.centres_mm, PLACED_PINWHEELS) < tolerance_mm)
-    order = np.argmin(
-        np.linalg.norm(found.centres_mm[:, None] - PLACED_PINWHEELS[None, :, :2], axis=2), axis=0
+    centres, signs = field_pinwheels(
+        orientation_field(positions, orientations, sigma_mm=1.5, stride_mm=0.75)
     )
-    np.testing.assert_array_equal(found.signs[order], PLACED_PINWHEELS[:, 2])
+
+    assert len(signs) == len(PLACED_PINWHEELS)
+    assert np.all(nearest_distances(centres, PLACED_PINWHEELS) < tolerance_mm)
+    order = np.argmin(
+        np.linalg.norm(centres[:, None] - PLACED_PINWHEELS[None, :, :2], axis=2), axis=0
+    )
+    np.testing.assert_array_equal(signs[order], PLACED_PINWHEELS[:, 2])
 
 
 @pytest.mark.parametrize("n_units", [2_000, 20_000, 100_000])
-@pytest.mark.parametrize("sigma_mm", [None, 1.5])
-def test_shuffled_map_has_no_pinwheels(n_units, sigma_mm):
+@pytest.mark.parametrize("kind", ["placed", "band-limited"])
+def test_shuffled_map_is_not_resolvable(n_units, kind):
     positions = random_positions(n_units, seed=1)
-    orientations = point_charge_orientations(positions, PLACED_PINWHEELS)
+    if kind == "placed":
+        orientations = point_charge_orientations(positions, PLACED_PINWHEELS)
+    else:
+        orientations = BandLimitedMap.random(2.0, SHEET_EDGE_MM, seed=3).orientation_deg(positions)
     shuffled = np.random.default_rng(2).permutation(orientations)
 
-    assert detect_pinwheels(positions, shuffled, sigma_mm=sigma_mm).count == 0
+    found = detect_pinwheels(positions, shuffled, sheet_edge_mm=SHEET_EDGE_MM)
+
+    assert found.count == 0 and not found.resolvable and np.isnan(found.density)
+    assert "white-noise floor" in found.reason
+
+
+def test_shuffle_null_beside_a_resolvable_map():
+    positions = random_positions(20_000, seed=4)
+    orientations = BandLimitedMap.random(2.0, SHEET_EDGE_MM, seed=4).orientation_deg(positions)
+
+    null = shuffled_pinwheel_null(positions, orientations, n_shuffles=8, seed=1)
+
+    assert null.counts.shape == null.densities.shape == (8,)
+    np.testing.assert_array_equal(null.counts, 0)
+    assert np.all(np.isnan(null.densities)) and null.resolvable_fraction == 0.0
+    assert detect_pinwheels(positions, orientations).resolvable
+
+
+@pytest.mark.parametrize(
+    ("n_units", "spacing_mm", "noise_deg", "reason"),
+    [
+        (784, 3.5, 0.0, "units too sparse"),  # the bundled V1 density
+        (20_000, 0.39, 0.0, "units too sparse"),  # Lambda = 1.5 unit spacings
+        (20_000, 12.0, 0.0, "too few columns"),
+        (20_000, 2.0, 30.0, "too few effective units per kernel"),
+    ],
+)
+def test_underpowered_map_is_not_resolvable_and_says_why(n_units, spacing_mm, noise_deg, reason):
+    positions = random_positions(n_units, seed=6)
+    band_map = BandLimitedMap.random(spacing_mm, SHEET_EDGE_MM, seed=6)
+
+    found = detect_pinwheels(
+        positions, noisy_orientations(band_map, positions, noise_deg, 6), sheet_edge_mm=36.75
+    )
+
+    assert not found.resolvable and found.count == 0 and np.isnan(found.density)
+    assert reason in found.reason
+    assert found.column_spacing_mm == pytest.approx(spacing_mm, rel=0.05)
 
 
 @pytest.mark.parametrize("n_units", [20_000, 100_000])
@@ -91,25 +179,16 @@ def test_default_parameters_resolve_a_dense_model_scale_map(n_units):
 
     assert found.count == len(pinwheels) == 121
     assert np.all(nearest_distances(found.centres_mm, pinwheels) < 0.5)
+    # Alternating charges 3 mm apart repeat every 6 mm along x and y.
+    assert 5.0 < found.column_spacing_mm < 7.0
 
 
-def test_density_is_count_per_hypercolumn_area():
-    positions = random_positions(20_000, seed=5)
-    orientations = point_charge_orientations(positions, PLACED_PINWHEELS)
-
-    found = detect_pinwheels(
-        positions, orientations, sigma_mm=1.5, hypercolumn_width_mm=3.5, sheet_edge_mm=36.75
-    )
-
-    assert found.density == pytest.approx(9 / (36.75 / 3.5) ** 2)
-
-
-def test_uniform_map_has_no_pinwheels():
+def test_uniform_map_is_not_resolvable():
     positions = random_positions(5_000, seed=6)
-    found = detect_pinwheels(positions, np.full(5_000, 45.0), sigma_mm=1.5)
-    assert found.count == 0
+    found = detect_pinwheels(positions, np.full(5_000, 45.0))
+    assert found.count == 0 and not found.resolvable and np.isnan(found.density)
     assert found.centres_mm.shape == (0, 2)
-    assert found.density == 0.0
+    assert np.isnan(found.column_spacing_mm)
     np.testing.assert_allclose(found.field.orientation_deg, 45.0)
 
 
