@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 
-from tdsnn_core.analysis.report import AnalysisSettings, analyze_checkpoint, write_report
 from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
+from tdsnn_core.experiments import AnalysisSettings, analyze_checkpoint
 from tdsnn_core.models import create_model
+from tdsnn_core.reports import write_report
 from tdsnn_core.sheets import build_sheets
 
 

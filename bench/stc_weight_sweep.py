@@ -60,8 +60,8 @@ def train(config: str, setting: str, out_dir: Path, device: str, extra: list[str
 
 
 def summary(setting: str, out_dir: Path) -> str:
-    from tdsnn_core.analysis.report import area_layer, layer_orientation_map
     from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.experiments import area_layer, layer_orientation_map
 
     best = out_dir / "best.safetensors"
     if not best.exists():

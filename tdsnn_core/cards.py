@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
 
 from tdsnn_core.checkpoints import Checkpoint, load_checkpoint
@@ -68,26 +67,23 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-@torch.no_grad()
 def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: int = 100) -> dict:
     """Top-1 on the first ``images`` test images of the checkpoint's training data, mean firing
     rate of every topographic layer on them, and the V1 orientation-map smoothness."""
-    from tdsnn_core.analysis.report import (
+    from tdsnn_core.experiments import (
         AnalysisSettings,
         area_layer,
         labelled_images,
         layer_orientation_map,
     )
+    from tdsnn_core.recording import forward_batches
 
     settings = AnalysisSettings(subset=images, batch_size=batch_size)
     inputs, labels = labelled_images(ckpt, settings)
     model = ckpt.model.eval()
-    device = next(model.parameters()).device
     hits, rate_sums = 0, dict.fromkeys(ckpt.sheets, 0.0)
-    for start in range(0, len(inputs), batch_size):
-        out = model(inputs[start : start + batch_size].to(device), return_spikes=True)
-        batch_labels = torch.as_tensor(labels[start : start + batch_size], device=device)
-        hits += int((out.logits.argmax(1) == batch_labels).sum())
+    for batch, out in forward_batches(model, inputs, batch_size=batch_size):
+        hits += int((out.logits.argmax(1).cpu().numpy() == labels[batch]).sum())
         for name in rate_sums:
             rate_sums[name] += float(out.spikes[name].float().mean(dim=(0, *range(2, 5))).sum())
     v1 = area_layer(ckpt.sheets, "V1")

@@ -3,14 +3,17 @@
 Map metrics on plain arrays (tuning, smoothness, pinwheels, category patches,
 dimensionality) take unit positions [N, 2] in mm and per-unit values [N] (or responses
 [..., N]) and need no model. On top of them: stimuli (gratings, category probes), layer
-maps from recorded rates, lesions, temporal dynamics and robustness of a model, and the
-report (``analyze_checkpoint``, ``write_report``) behind ``tdsnn analyze``.
+maps from recorded rates, lesions, temporal dynamics and robustness of a model. The pipeline
+that runs a checkpoint through all of them is :mod:`tdsnn_core.experiments`; the report it
+writes is :mod:`tdsnn_core.reports`.
 """
 
 from tdsnn_core.analysis.category import (
+    LabelPermutationNull,
     Patches,
     TMap,
     find_patches,
+    label_permutation_null,
     patch_area_limits,
     smoothed_t_map,
     t_map_correlation,
@@ -19,16 +22,7 @@ from tdsnn_core.analysis.category import (
 )
 from tdsnn_core.analysis.dimensionality import effective_dimensionality
 from tdsnn_core.analysis.grid import SheetGrid, gaussian_average
-from tdsnn_core.analysis.lesions import (
-    ClassifierScorer,
-    LesionEffect,
-    ReadoutScorer,
-    disc_lesion,
-    disc_units,
-    lesion_sweep,
-    random_units,
-    unit_lesion,
-)
+from tdsnn_core.analysis.intervals import Interval, bootstrap_interval, paired_difference
 from tdsnn_core.analysis.maps import (
     CategoryMaps,
     OrientationMap,
@@ -36,12 +30,18 @@ from tdsnn_core.analysis.maps import (
     orientation_map,
     selectivity_peak,
 )
+from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.analysis.pinwheels import (
+    MapSpectrum,
     OrientationField,
+    PinwheelNull,
     Pinwheels,
     detect_pinwheels,
     doubled_angle_winding,
+    field_pinwheels,
+    map_spectrum,
     orientation_field,
+    shuffled_pinwheel_null,
 )
 from tdsnn_core.analysis.probes import (
     ProbeSet,
@@ -49,42 +49,23 @@ from tdsnn_core.analysis.probes import (
     load_probe_folder,
     to_model_input,
 )
-from tdsnn_core.analysis.report import (
-    AnalysisSettings,
-    ModelAnalysis,
-    analysis_metrics,
-    analyze_checkpoint,
-    write_report,
-)
-from tdsnn_core.analysis.robustness import (
-    fgsm,
-    gaussian_noise,
-    perturbed_accuracy,
-    pgd,
-    pixel_masking,
-    robustness_curves,
-)
 from tdsnn_core.analysis.smoothness import (
     Smoothness,
+    SmoothnessNull,
     category_distance_bin_edges,
     map_smoothness,
+    sheet_distance_bin_edges,
+    smoothness_null,
     smoothness_score,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.stimuli import GratingSet, grating_set
-from tdsnn_core.analysis.temporal import (
-    SpikingStatistics,
-    SynchronyCurve,
-    fisher_information,
-    spiking_statistics,
-    synchrony_vs_distance,
-    timestep_sweep,
-    word_entropy,
-)
 from tdsnn_core.analysis.tuning import (
     GratingTuning,
+    OrientationDiversity,
     grating_tuning,
     orientation_curves,
+    orientation_diversity,
     orientation_selectivity_index,
     preferred_orientation,
     preferred_value,
@@ -94,71 +75,61 @@ from tdsnn_core.analysis.tuning import (
 )
 
 __all__ = [
-    "AnalysisSettings",
     "CategoryMaps",
-    "ClassifierScorer",
     "GratingSet",
     "GratingTuning",
-    "LesionEffect",
-    "ModelAnalysis",
+    "Interval",
+    "LabelPermutationNull",
+    "MapSpectrum",
+    "NullComparison",
+    "OrientationDiversity",
     "OrientationField",
     "OrientationMap",
     "Patches",
+    "PinwheelNull",
     "Pinwheels",
     "ProbeSet",
-    "ReadoutScorer",
     "SheetGrid",
     "Smoothness",
-    "SpikingStatistics",
-    "SynchronyCurve",
+    "SmoothnessNull",
     "TMap",
-    "analysis_metrics",
-    "analyze_checkpoint",
+    "bootstrap_interval",
     "category_distance_bin_edges",
     "category_maps",
     "default_probe_set",
     "detect_pinwheels",
-    "disc_lesion",
-    "disc_units",
     "doubled_angle_winding",
     "effective_dimensionality",
-    "fgsm",
+    "field_pinwheels",
     "find_patches",
-    "fisher_information",
     "gaussian_average",
-    "gaussian_noise",
     "grating_set",
     "grating_tuning",
-    "lesion_sweep",
+    "label_permutation_null",
     "load_probe_folder",
     "map_smoothness",
+    "map_spectrum",
     "orientation_curves",
+    "orientation_diversity",
     "orientation_field",
     "orientation_map",
     "orientation_selectivity_index",
+    "paired_difference",
     "patch_area_limits",
-    "perturbed_accuracy",
-    "pgd",
-    "pixel_masking",
     "preferred_orientation",
     "preferred_value",
-    "random_units",
-    "robustness_curves",
     "selectivity_peak",
+    "sheet_distance_bin_edges",
+    "shuffled_pinwheel_null",
     "smoothed_t_map",
+    "smoothness_null",
     "smoothness_score",
     "spatial_frequency_curves",
-    "spiking_statistics",
-    "synchrony_vs_distance",
     "t_map_correlation",
-    "timestep_sweep",
     "to_model_input",
     "top_fraction_mask",
     "tuning_range",
-    "unit_lesion",
     "v1_distance_bin_edges",
     "welch_t",
     "welch_t_by_category",
-    "word_entropy",
-    "write_report",
 ]

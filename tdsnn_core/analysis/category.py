@@ -15,6 +15,51 @@ REFERENCE_SHEET_AREA_MM2 = 70.0**2  # TDANN's VTC sheet, for which patches span 
 REFERENCE_PATCH_AREA_LIMITS_MM2 = (100.0, 4500.0)
 
 
+def _one_vs_rest_t(responses: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Welch t of each unit for each image group against the other images: responses
+    [n_images, N], boolean ``members`` [K, n_images] (every group and its rest >= 2 images)
+    -> [K, N], all K groups in two matrix products.
+
+    Units whose standard error is 0 (e.g. silent units) get t = 0.
+    """
+    # centred per unit, so a constant unit is exactly 0 and the sums below lose no precision
+    centred = responses - responses.mean(axis=0)
+    members = members.astype(float)
+    n_in = members.sum(axis=1, keepdims=True)
+    n_out = len(responses) - n_in
+    sum_in, squares_in = members @ centred, members @ centred**2
+    sum_out = centred.sum(axis=0) - sum_in
+    squares_out = (centred**2).sum(axis=0) - squares_in
+    mean_in, mean_out = sum_in / n_in, sum_out / n_out
+    var_in = np.maximum(squares_in - n_in * mean_in**2, 0.0) / (n_in - 1)
+    var_out = np.maximum(squares_out - n_out * mean_out**2, 0.0) / (n_out - 1)
+    squared_error = var_in / n_in + var_out / n_out
+    # constant responses leave rounding noise in the variance: below 1e-9 of the scale is zero
+    floor = (1e-9 * np.abs(responses).max(axis=0)) ** 2
+    return np.divide(
+        mean_in - mean_out,
+        np.sqrt(squared_error),
+        out=np.zeros(squared_error.shape),
+        where=squared_error > floor,
+    )
+
+
+def _checked_labels(responses: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    responses = np.asarray(responses, dtype=float)
+    labels = np.asarray(labels)
+    if responses.ndim != 2 or labels.shape != (len(responses),):
+        raise ValueError("responses must be [n_images, N] and labels [n_images]")
+    return responses, labels
+
+
+def _require_groups(labels: np.ndarray, category: Hashable) -> None:
+    inside = int(np.sum(labels == category))
+    if min(inside, len(labels) - inside) < 2:
+        raise ValueError(
+            f"category {category!r} needs at least 2 images and at least 2 of other categories"
+        )
+
+
 def welch_t(responses: np.ndarray, labels: np.ndarray, category: Hashable) -> np.ndarray:
     """Welch t of each unit's responses to ``category`` against all other images.
 
@@ -22,33 +67,19 @@ def welch_t(responses: np.ndarray, labels: np.ndarray, category: Hashable) -> np
     (e.g. silent units) get t = 0. Raises ValueError when the category is absent, when
     there is no other category, or when either group has fewer than 2 images.
     """
-    responses = np.asarray(responses, dtype=float)
-    labels = np.asarray(labels)
-    if responses.ndim != 2 or labels.shape != (len(responses),):
-        raise ValueError("responses must be [n_images, N] and labels [n_images]")
-    inside = labels == category
-    groups = (responses[inside], responses[~inside])
-    if min(len(group) for group in groups) < 2:
-        raise ValueError(
-            f"category {category!r} needs at least 2 images and at least 2 of other categories"
-        )
-    means = [group.mean(axis=0) for group in groups]
-    squared_error = sum(group.var(axis=0, ddof=1) / len(group) for group in groups)
-    # constant responses leave rounding noise in the variance: below 1e-9 of the scale is zero
-    floor = (1e-9 * np.abs(responses).max(axis=0)) ** 2
-    return np.divide(
-        means[0] - means[1],
-        np.sqrt(squared_error),
-        out=np.zeros(responses.shape[1]),
-        where=squared_error > floor,
-    )
+    responses, labels = _checked_labels(responses, labels)
+    _require_groups(labels, category)
+    return _one_vs_rest_t(responses, (labels == category)[None])[0]
 
 
 def welch_t_by_category(responses: np.ndarray, labels: np.ndarray) -> dict[Hashable, np.ndarray]:
     """``welch_t`` of every category in ``labels`` (sorted), keyed by category."""
-    return {
-        category: welch_t(responses, labels, category) for category in np.unique(labels).tolist()
-    }
+    responses, labels = _checked_labels(responses, labels)
+    categories = np.unique(labels)
+    for category in categories.tolist():
+        _require_groups(labels, category)
+    t = _one_vs_rest_t(responses, labels[None] == categories[:, None])
+    return dict(zip(categories.tolist(), t, strict=True))
 
 
 @dataclass(frozen=True)
@@ -135,7 +166,80 @@ def t_map_correlation(map_a: TMap, map_b: TMap) -> float:
     """
     if map_a.values.shape != map_b.values.shape:
         raise ValueError("t-maps must share a grid")
-    a, b = map_a.values.ravel(), map_b.values.ravel()
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
+    if np.ptp(map_a.values) == 0 or np.ptp(map_b.values) == 0:
         raise ValueError("a constant t-map has no correlation")
-    return float(np.corrcoef(a, b)[0, 1])
+    return float(_map_correlations(np.stack([map_a.values, map_b.values]))[0, 1])
+
+
+def _map_correlations(values: np.ndarray) -> np.ndarray:
+    """Pearson between every two maps of ``values`` [K, ...] -> [K, K]; NaN for a constant map."""
+    flat = values.reshape(len(values), -1)
+    centred = flat - flat.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    scale = np.divide(1.0, norms, out=np.full_like(norms, np.nan), where=norms > 0)
+    unit = centred * scale[:, None]
+    return unit @ unit.T
+
+
+@dataclass(frozen=True)
+class LabelPermutationNull:
+    """The t-maps under image labels permuted across images (category sizes kept).
+
+    ``categories`` are the sorted labels; per permutation, ``correlations``
+    [n_permutations, C, C] holds the Pearson of every two categories' t-maps (NaN where a
+    map is constant) and ``patch_counts`` [n_permutations, C] each category's patch count.
+    """
+
+    categories: tuple[Hashable, ...]
+    correlations: np.ndarray
+    patch_counts: np.ndarray
+
+
+def label_permutation_null(
+    positions: np.ndarray,
+    responses: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_permutations: int = 100,
+    sigma_mm: float = 2.4,
+    cells_per_side: int = 100,
+    t_threshold: float = 2.0,
+    seed: int = 0,
+) -> LabelPermutationNull:
+    """Recompute the one-vs-rest Welch t (all permutations in one matrix product per chunk),
+    the smoothed t-maps, their pairwise Pearson and the patch counts (``find_patches``
+    defaults) with ``labels`` permuted across images ``n_permutations`` times.
+
+    One-vs-rest t-maps anti-correlate by construction (a unit selective for one category
+    lowers the others' t); this null says how much.
+    """
+    positions = as_positions(positions)
+    responses, labels = _checked_labels(responses, labels)
+    if responses.shape[1] != len(positions):
+        raise ValueError("responses need one column per unit position")
+    categories = np.unique(labels)
+    for category in categories.tolist():
+        _require_groups(labels, category)
+    rng = np.random.default_rng(seed)
+    grid = SheetGrid.from_shape(positions, cells_per_side)
+    unit_counts = grid.bin_units(positions)
+    n_categories = len(categories)
+    chunk = max(1, 4_000_000 // (n_categories * responses.shape[1]))
+    correlations = np.empty((n_permutations, n_categories, n_categories))
+    patch_counts = np.empty((n_permutations, n_categories), dtype=int)
+    for start in range(0, n_permutations, chunk):
+        permuted = np.stack(
+            [rng.permutation(labels) for _ in range(min(chunk, n_permutations - start))]
+        )
+        members = permuted[:, None, :] == categories[None, :, None]  # [P, C, n_images]
+        t = _one_vs_rest_t(responses, members.reshape(-1, len(labels)))
+        for offset, t_of_permutation in enumerate(t.reshape(len(permuted), n_categories, -1)):
+            maps = np.stack(
+                [gaussian_average(grid, positions, v, sigma_mm) for v in t_of_permutation]
+            )
+            correlations[start + offset] = _map_correlations(maps)
+            patch_counts[start + offset] = [
+                find_patches(TMap(grid, m, unit_counts), t_threshold=t_threshold).count
+                for m in maps
+            ]
+    return LabelPermutationNull(tuple(categories.tolist()), correlations, patch_counts)

@@ -1,5 +1,6 @@
-"""Layer-level maps: a V1 orientation map (tuning, smoothness, pinwheels) and IT category
-maps (t-values, smoothed t-maps, patches, overlaps), from recorded firing rates."""
+"""Layer-level maps: a V1 orientation map (tuning, smoothness, pinwheels, orientation
+diversity) and IT category maps (t-values, smoothed t-maps, patches, overlaps), from recorded
+firing rates, each statistic beside its null (shuffled preferences, permuted labels)."""
 
 from __future__ import annotations
 
@@ -12,31 +13,54 @@ from tdsnn_core.analysis.category import (
     Patches,
     TMap,
     find_patches,
+    label_permutation_null,
     smoothed_t_map,
     t_map_correlation,
     welch_t_by_category,
 )
-from tdsnn_core.analysis.pinwheels import DEFAULT_HYPERCOLUMN_WIDTH_MM, Pinwheels, detect_pinwheels
+from tdsnn_core.analysis.nulls import NullComparison
+from tdsnn_core.analysis.pinwheels import (
+    PinwheelNull,
+    Pinwheels,
+    detect_pinwheels,
+    shuffled_pinwheel_null,
+)
 from tdsnn_core.analysis.smoothness import (
+    TDANN_HYPERCOLUMN_WIDTH_MM,
     Smoothness,
+    SmoothnessNull,
     category_distance_bin_edges,
     map_smoothness,
+    sheet_distance_bin_edges,
+    smoothness_null,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.stimuli import GratingSet
-from tdsnn_core.analysis.tuning import GratingTuning, grating_tuning, top_fraction_mask
+from tdsnn_core.analysis.tuning import (
+    GratingTuning,
+    OrientationDiversity,
+    grating_tuning,
+    orientation_diversity,
+    top_fraction_mask,
+)
 
 
 @dataclass(frozen=True)
 class OrientationMap:
     """Tuning of every unit, the analysed units (top fraction by tuning range among the
-    responsive ones), their smoothness and the pinwheels of their map."""
+    responsive ones) and, for their map: the TDANN smoothness (window of 4/3 hypercolumn)
+    beside its shuffle null, the whole-sheet curve in degrees, the orientation diversity,
+    and the pinwheels beside the pinwheels of shuffled maps."""
 
     positions: np.ndarray
     tuning: GratingTuning
     analysed: np.ndarray
     smoothness: Smoothness
+    smoothness_null: SmoothnessNull
+    sheet_curve: Smoothness
+    diversity: OrientationDiversity
     pinwheels: Pinwheels
+    pinwheel_null: PinwheelNull
 
 
 def orientation_map(
@@ -45,13 +69,20 @@ def orientation_map(
     gratings: GratingSet,
     *,
     sheet_edge_mm: float | None = None,
-    hypercolumn_width_mm: float = DEFAULT_HYPERCOLUMN_WIDTH_MM,
+    hypercolumn_width_mm: float = TDANN_HYPERCOLUMN_WIDTH_MM,
     top_fraction: float = 0.25,
     n_samples: int = 20,
     sample_size: int = 1000,
+    n_shuffles: int = 200,
+    n_pinwheel_shuffles: int = 20,
     seed: int = 0,
 ) -> OrientationMap:
     """Orientation map of a layer from its rates [n_gratings, N] to ``gratings``.
+
+    ``hypercolumn_width_mm`` sets TDANN's smoothness window; ``n_shuffles`` maps with the
+    analysed preferences permuted across their units give the smoothness null and
+    ``n_pinwheel_shuffles`` the pinwheel null. The whole-sheet curve uses
+    ``sheet_distance_bin_edges`` (20 bins up to the sheet's diagonal).
 
     Raises ValueError when fewer than 2 units respond to any grating (nothing to map).
     """
@@ -70,28 +101,43 @@ def orientation_map(
     )
     analysed_positions = positions[analysed]
     preferences = tuning.preferred_orientation_deg[analysed]
-    smoothness = map_smoothness(
-        analysed_positions,
-        preferences,
-        v1_distance_bin_edges(hypercolumn_width_mm),
-        n_samples=n_samples,
-        sample_size=sample_size,
-        seed=seed,
+    sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": seed}
+    window = v1_distance_bin_edges(hypercolumn_width_mm)
+    smoothness = map_smoothness(analysed_positions, preferences, window, **sampling)
+    pinwheels = detect_pinwheels(analysed_positions, preferences, sheet_edge_mm=sheet_edge_mm)
+    return OrientationMap(
+        positions=positions,
+        tuning=tuning,
+        analysed=analysed,
+        smoothness=smoothness,
+        smoothness_null=smoothness_null(
+            analysed_positions, preferences, window, n_shuffles=n_shuffles, **sampling
+        ),
+        sheet_curve=map_smoothness(
+            analysed_positions,
+            preferences,
+            sheet_distance_bin_edges(analysed_positions),
+            **sampling,
+        ),
+        diversity=orientation_diversity(preferences),
+        pinwheels=pinwheels,
+        pinwheel_null=shuffled_pinwheel_null(
+            analysed_positions,
+            preferences,
+            n_shuffles=n_pinwheel_shuffles,
+            seed=seed,
+            sheet_edge_mm=sheet_edge_mm,
+        ),
     )
-    pinwheels = detect_pinwheels(
-        analysed_positions,
-        preferences,
-        hypercolumn_width_mm=hypercolumn_width_mm,
-        sheet_edge_mm=sheet_edge_mm,
-    )
-    return OrientationMap(positions, tuning, analysed, smoothness, pinwheels)
 
 
 @dataclass(frozen=True)
 class CategoryMaps:
     """Per category: unit t-values [N], smoothed t-map, patches and t-value smoothness;
     ``overlaps`` maps "a-b" to the Pearson correlation of the two t-maps (None where a
-    map is constant)."""
+    map is constant). Beside them, the nulls under image labels permuted across images:
+    ``overlap_null`` ("a-b", None where the overlap is) and ``patch_null`` (per category,
+    the patch count against the permuted maps' counts)."""
 
     positions: np.ndarray
     categories: tuple[str, ...]
@@ -100,6 +146,8 @@ class CategoryMaps:
     patches: dict[str, Patches]
     smoothness: dict[str, Smoothness]
     overlaps: dict[str, float | None]
+    overlap_null: dict[str, NullComparison | None]
+    patch_null: dict[str, NullComparison]
 
 
 def category_maps(
@@ -113,9 +161,11 @@ def category_maps(
     cells_per_side: int = 100,
     n_samples: int = 20,
     sample_size: int = 1000,
+    n_permutations: int = 100,
     seed: int = 0,
 ) -> CategoryMaps:
-    """Category selectivity maps of a layer from its rates [n_images, N] to labelled probes.
+    """Category selectivity maps of a layer from its rates [n_images, N] to labelled probes,
+    with ``n_permutations`` label permutations for the overlap and patch-count nulls.
 
     Raises ValueError for fewer than 2 categories or when no unit responds to any probe.
     """
@@ -131,12 +181,32 @@ def category_maps(
         for name, t in t_values.items()
     }
     edges = category_distance_bin_edges()
+    patches = {name: find_patches(m, t_threshold=t_threshold) for name, m in t_maps.items()}
+    overlaps = {
+        f"{a}-{b}": _correlation_or_none(t_maps[a], t_maps[b])
+        for a, b in itertools.combinations(t_values, 2)
+    }
+    null = label_permutation_null(
+        positions,
+        rates,
+        labels,
+        n_permutations=n_permutations,
+        sigma_mm=sigma_mm,
+        cells_per_side=cells_per_side,
+        t_threshold=t_threshold,
+        seed=seed,
+    )
+    names = [categories[int(label)] for label in null.categories]
+    null_overlaps = {
+        f"{a}-{b}": null.correlations[:, i, j]
+        for (i, a), (j, b) in itertools.combinations(enumerate(names), 2)
+    }
     return CategoryMaps(
         positions=positions,
         categories=tuple(t_values),
         t_values=t_values,
         t_maps=t_maps,
-        patches={name: find_patches(m, t_threshold=t_threshold) for name, m in t_maps.items()},
+        patches=patches,
         smoothness={
             name: map_smoothness(
                 positions,
@@ -149,9 +219,14 @@ def category_maps(
             )
             for name, t in t_values.items()
         },
-        overlaps={
-            f"{a}-{b}": _correlation_or_none(t_maps[a], t_maps[b])
-            for a, b in itertools.combinations(t_values, 2)
+        overlaps=overlaps,
+        overlap_null={
+            pair: None if r is None else NullComparison.of(r, null_overlaps[pair])
+            for pair, r in overlaps.items()
+        },
+        patch_null={
+            name: NullComparison.of(patches[name].count, null.patch_counts[:, k])
+            for k, name in enumerate(names)
         },
     )
 

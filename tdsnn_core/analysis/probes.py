@@ -10,11 +10,22 @@ interpreting a "face patch" found with it):
   that is worn on bodies, shown without a body. Absent when Fashion-MNIST is not installed.
 - characters: scikit-learn's handwritten digits, grey 8 x 8 (blurry when enlarged).
 - places: random square crops of scikit-image's photographs (camera, astronaut, coffee,
-  chelsea, rocket, cat): pieces of indoor and outdoor scenes, not scene categories.
+  chelsea, rocket, cat): pieces of indoor and outdoor scenes, not scene categories. Crops
+  of one photograph may overlap, and both halves of :meth:`ProbeSet.halves` hold crops of
+  every photograph.
 - objects: scikit-image's 100 LFW "non-face" 25 x 25 patches, plus Fashion-MNIST's
   accessories (sandal, sneaker, bag, ankle boot) and the horse silhouette when available.
 
 Every probe image is resized to the model's input size and channel count, values in [0, 1].
+
+A category whose sources hold fewer than ``per_category`` images (faces: 100 LFW crops) is
+filled up with label-preserving variants of its images: a random zoom (0.9-1.1), shift
+(up to 8 % of the edge) and, except for characters, a horizontal flip. Every probe carries
+the id of its source image (:attr:`ProbeSet.sources`, shared by a source and its variants);
+:meth:`ProbeSet.halves` splits probes by source (the halves a readout is fitted on and
+scored on, :class:`~tdsnn_core.experiments.lesions.ReadoutScorer`), so a readout is
+never scored on a variant of an image it was fitted on, and bootstrap intervals resample
+sources, not near-copies. Real images are used first: variants appear only when needed.
 """
 
 from __future__ import annotations
@@ -34,6 +45,10 @@ SCENE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "cat")
 GARMENT_CLASSES = (0, 1, 2, 3, 4, 6)  # Fashion-MNIST labels of clothing worn on the body
 ACCESSORY_CLASSES = (5, 7, 8, 9)  # sandal, sneaker, bag, ankle boot
 
+FLIPPABLE = ("faces", "bodies", "places", "objects")  # mirrored characters are not characters
+DEFAULT_PER_CATEGORY = 200  # a readout scored on half of them resolves 1 point per category
+MAX_ZOOM, MAX_SHIFT = 0.1, 0.08  # augmentation: relative zoom and shift (fraction of the edge)
+
 DEFAULT_DESCRIPTIONS = {
     "faces": "LFW face crops (scikit-image lfw_subset, grey 25x25)",
     "bodies": "Fashion-MNIST garments (clothing worn on bodies, not bodies)",
@@ -45,20 +60,40 @@ DEFAULT_DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class ProbeSet:
-    """Labelled probe images [N, C, H, W] in [0, 1]; ``labels`` index ``categories``."""
+    """Labelled probe images [N, C, H, W] in [0, 1]; ``labels`` index ``categories``;
+    ``sources`` [N] is the id of each image's source image (default: every image its own),
+    shared by augmented variants of one image."""
 
     images: torch.Tensor
     labels: np.ndarray
     categories: tuple[str, ...]
     descriptions: dict[str, str] = field(default_factory=dict)
+    sources: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.images.dim() != 4 or len(self.images) != len(self.labels):
             raise ValueError("probe images must be [N, C, H, W] with one label per image")
+        if self.sources is None:
+            object.__setattr__(self, "sources", np.arange(len(self.labels)))
+        elif len(self.sources) != len(self.labels):
+            raise ValueError("probe sources must give one source id per image")
         if len(self.labels) and (
             self.labels.min() < 0 or self.labels.max() >= len(self.categories)
         ):
             raise ValueError("probe labels must index the categories")
+
+    def halves(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean masks (fit, score) of two disjoint halves: every other source image of each
+        category (in order of first appearance) goes to the fit half with all its variants."""
+        fit = np.zeros(len(self.labels), dtype=bool)
+        for label in np.unique(self.labels):
+            members = np.flatnonzero(self.labels == label)
+            _, first, inverse = np.unique(
+                self.sources[members], return_index=True, return_inverse=True
+            )
+            rank = np.argsort(np.argsort(first))  # of each source, by first appearance
+            fit[members] = rank[inverse] % 2 == 0
+        return fit, ~fit
 
     def counts(self) -> dict[str, int]:
         """Number of images per category."""
@@ -132,15 +167,16 @@ def default_probe_set(
     input_size: int,
     channels: int,
     *,
-    per_category: int = 40,
+    per_category: int = DEFAULT_PER_CATEGORY,
     seed: int = 0,
     fashion_root: str | Path | None = None,
 ) -> ProbeSet:
     """The offline stand-in probe set (see the module docstring for what each category is).
 
-    Takes ``per_category`` images per category (fewer when a source has fewer), drawn with
-    ``seed``. The bodies category and the Fashion-MNIST objects are left out when
-    Fashion-MNIST cannot be found (``fashion_root``, default its installed location).
+    Takes ``per_category`` images per category, drawn with ``seed``; a category with fewer
+    images is completed with augmented variants of them (see the module docstring). The
+    bodies category and the Fashion-MNIST objects are left out when Fashion-MNIST cannot be
+    found (``fashion_root``, default its installed location).
     """
     if per_category < 2:
         raise ValueError(f"per_category must be >= 2 (the t statistics need 2), got {per_category}")
@@ -158,18 +194,42 @@ def default_probe_set(
         "objects": [lfw[100:], data.horse()[None].astype(float)]
         + ([accessories] if accessories is not None else []),
     }
-    parts, labels, categories = [], [], []
+    parts, labels, origins, categories = [], [], [], []
+    offset = 0  # source ids are unique across categories
     for name, images in sources.items():
         if not images:
             continue
-        pool = [to_model_input(group, input_size, channels) for group in images]
-        pooled = torch.cat(pool)
-        chosen = rng.choice(len(pooled), size=min(per_category, len(pooled)), replace=False)
-        parts.append(pooled[np.sort(chosen)])
-        labels += [len(categories)] * len(chosen)
+        pooled = torch.cat([to_model_input(group, input_size, channels) for group in images])
+        if per_category <= len(pooled):
+            chosen = np.sort(rng.choice(len(pooled), size=per_category, replace=False))
+            parts.append(pooled[chosen])
+        else:
+            chosen = np.arange(len(pooled))
+            parents = np.resize(rng.permutation(len(pooled)), per_category - len(pooled))
+            parts += [pooled, augment(pooled[parents], rng, flip=name in FLIPPABLE)]
+            chosen = np.concatenate([chosen, parents])
+        origins.append(offset + chosen)
+        offset += len(pooled)
+        labels += [len(categories)] * per_category
         categories.append(name)
     descriptions = {name: DEFAULT_DESCRIPTIONS[name] for name in categories}
-    return ProbeSet(torch.cat(parts), np.array(labels), tuple(categories), descriptions)
+    return ProbeSet(
+        torch.cat(parts), np.array(labels), tuple(categories), descriptions, np.concatenate(origins)
+    )
+
+
+def augment(images: torch.Tensor, rng: np.random.Generator, *, flip: bool) -> torch.Tensor:
+    """A label-preserving variant of every image [N, C, H, W]: a random zoom, shift and (with
+    ``flip``) horizontal flip with probability 1/2; edges are extended, values stay in [0, 1]."""
+    n = len(images)
+    zoom = 1.0 + rng.uniform(-MAX_ZOOM, MAX_ZOOM, n)
+    shift = rng.uniform(-2 * MAX_SHIFT, 2 * MAX_SHIFT, (n, 2))  # grid coordinates span 2
+    mirror = np.where(flip & (rng.random(n) < 0.5), -1.0, 1.0)
+    theta = np.zeros((n, 2, 3))
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = mirror / zoom, 1.0 / zoom, shift
+    grid = F.affine_grid(torch.as_tensor(theta, dtype=images.dtype), images.shape, False)
+    warped = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    return warped.clamp(0.0, 1.0)
 
 
 def _scene_crops(count: int, rng: np.random.Generator, crop_fraction: float = 0.4) -> np.ndarray:

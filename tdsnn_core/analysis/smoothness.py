@@ -1,16 +1,24 @@
-"""TDANN map smoothness: preference difference as a function of cortical distance."""
+"""TDANN map smoothness: preference difference as a function of cortical distance, and its
+null under preferences shuffled across units (same positions)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.distance import pdist
 
 from tdsnn_core.analysis._validation import as_positions, as_unit_values
+from tdsnn_core.analysis.nulls import NullComparison
+
+NULL_CHUNK_ELEMENTS = 4_000_000  # shuffles x pairs evaluated at once by smoothness_null
+TDANN_HYPERCOLUMN_WIDTH_MM = 3.5  # TDANN's model hypercolumn, which sets its V1 window
 
 
-def v1_distance_bin_edges(hypercolumn_width_mm: float = 3.5, n_bins: int = 9) -> np.ndarray:
+def v1_distance_bin_edges(
+    hypercolumn_width_mm: float = TDANN_HYPERCOLUMN_WIDTH_MM, n_bins: int = 9
+) -> np.ndarray:
     """TDANN's V1 bins: 0 to the half diagonal of a 4/3-hypercolumn window (3.30 mm)."""
     max_distance = np.sqrt(2) * (4 / 3 * hypercolumn_width_mm) / 2
     return np.linspace(0.0, max_distance, n_bins + 1)
@@ -19,6 +27,11 @@ def v1_distance_bin_edges(hypercolumn_width_mm: float = 3.5, n_bins: int = 9) ->
 def category_distance_bin_edges(max_distance_mm: float = 60.0, n_bins: int = 20) -> np.ndarray:
     """TDANN's bins for IT category selectivity: 0 to 60 mm in 20 bins."""
     return np.linspace(0.0, max_distance_mm, n_bins + 1)
+
+
+def sheet_distance_bin_edges(positions: np.ndarray, n_bins: int = 20) -> np.ndarray:
+    """Bins spanning the whole sheet: 0 to the diagonal of the units' bounding box."""
+    return np.linspace(0.0, float(np.hypot(*np.ptp(as_positions(positions), axis=0))), n_bins + 1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,27 @@ class Smoothness:
         return (self.bin_edges[:-1] + self.bin_edges[1:]) / 2
 
 
+@dataclass(frozen=True)
+class SmoothnessNull:
+    """The smoothness score beside its distribution under preferences permuted across units
+    (same positions, same sampled pairs): ``score.observed`` equals ``map_smoothness``'s
+    score for the same arguments; ``mean_curve`` [n_bins] is the shuffles' mean pooled curve,
+    flat in distance: the chance level of this set of preferences at any distance, including
+    the whole-sheet curve's (45 degrees for uniformly spread orientations, less for a few)."""
+
+    bin_edges: np.ndarray
+    score: NullComparison
+    mean_curve: np.ndarray
+
+
+def _scores(curves: np.ndarray) -> np.ndarray:
+    """``smoothness_score`` of every row of ``curves`` [K, n_bins]."""
+    if curves.shape[1] == 0 or np.isnan(curves[:, 0]).any():
+        raise ValueError("the first distance bin holds no unit pair: widen it or sample more")
+    peak = np.nanmax(curves, axis=1)
+    return np.divide(peak - curves[:, 0], peak, out=np.zeros_like(peak), where=peak > 0)
+
+
 def smoothness_score(curve: np.ndarray) -> float:
     """(max(c) - c[0]) / max(c): 1 for a perfectly smooth map, about 0 for salt-and-pepper.
 
@@ -47,11 +81,52 @@ def smoothness_score(curve: np.ndarray) -> float:
     A map without any preference difference (max(c) = 0) has no measurable order and
     scores 0.
     """
-    curve = np.asarray(curve, dtype=float)
-    if curve.size == 0 or np.isnan(curve[0]):
-        raise ValueError("the first distance bin holds no unit pair: widen it or sample more")
-    peak = np.nanmax(curve)
-    return float((peak - curve[0]) / peak) if peak > 0 else 0.0
+    return float(_scores(np.asarray(curve, dtype=float)[None])[0])
+
+
+def _difference(a: np.ndarray, b: np.ndarray, circular_period: float | None) -> np.ndarray:
+    """|a - b|, wrapped to [0, period / 2] when ``circular_period`` is set (the preferences
+    must already lie in [0, period): see ``_checked``)."""
+    difference = np.abs(a - b)
+    if circular_period is None:
+        return difference
+    return np.minimum(difference, circular_period - difference, out=difference)
+
+
+def _mean_per_bin(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
+
+
+def _sampled_pairs(
+    positions: np.ndarray, bin_edges: np.ndarray, n_samples: int, sample_size: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per sample of ``sample_size`` units (all if fewer, without replacement): the two unit
+    indices of every pair whose distance falls in a bin, and that bin (np.histogram's rule:
+    half-open bins, the last one closed)."""
+    rng = np.random.default_rng(seed)
+    n_drawn = min(sample_size, len(positions))
+    rows, cols = np.triu_indices(n_drawn, 1)  # pdist's pair order
+    n_bins = len(bin_edges) - 1
+    for _ in range(n_samples):
+        drawn = rng.choice(len(positions), size=n_drawn, replace=False)
+        distances = pdist(positions[drawn])
+        inside = np.flatnonzero((distances >= bin_edges[0]) & (distances <= bin_edges[-1]))
+        bins = np.searchsorted(bin_edges, distances[inside], side="right") - 1
+        yield drawn[rows[inside]], drawn[cols[inside]], np.minimum(bins, n_bins - 1)
+
+
+def _checked(
+    positions: np.ndarray,
+    preferences: np.ndarray,
+    bin_edges: np.ndarray,
+    circular_period: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated positions, preferences (reduced to [0, period) when circular) and bins."""
+    positions = as_positions(positions)
+    preferences = as_unit_values(preferences, len(positions), "preferences")
+    if circular_period is not None:
+        preferences = preferences % circular_period
+    return positions, preferences, np.asarray(bin_edges, dtype=float)
 
 
 def map_smoothness(
@@ -71,31 +146,78 @@ def map_smoothness(
     [0, period / 2] when ``circular_period`` is set (180 for orientation in degrees) and
     is the plain absolute difference when it is None (e.g. category t-values).
     """
-    positions = as_positions(positions)
-    preferences = as_unit_values(preferences, len(positions), "preferences")
-    bin_edges = np.asarray(bin_edges, dtype=float)
-    rng = np.random.default_rng(seed)
-    n_drawn = min(sample_size, len(positions))
-
-    difference_sums = np.zeros((n_samples, len(bin_edges) - 1))
-    pair_counts = np.zeros_like(difference_sums)
-    for sample in range(n_samples):
-        drawn = rng.choice(len(positions), size=n_drawn, replace=False)
-        distances = pdist(positions[drawn])
-        differences = pdist(preferences[drawn, None], "cityblock")
-        if circular_period is not None:
-            differences %= circular_period
-            differences = np.minimum(differences, circular_period - differences)
-        difference_sums[sample] = np.histogram(distances, bin_edges, weights=differences)[0]
-        pair_counts[sample] = np.histogram(distances, bin_edges)[0]
-
-    def mean_per_bin(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
-
-    mean_curve = mean_per_bin(difference_sums.sum(axis=0), pair_counts.sum(axis=0))
+    positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
+    n_bins = len(bin_edges) - 1
+    sums = np.zeros((n_samples, n_bins))
+    counts = np.zeros_like(sums)
+    pairs = _sampled_pairs(positions, bin_edges, n_samples, sample_size, seed)
+    for sample, (first, second, bins) in enumerate(pairs):
+        differences = _difference(preferences[first], preferences[second], circular_period)
+        sums[sample] = np.bincount(bins, weights=differences, minlength=n_bins)
+        counts[sample] = np.bincount(bins, minlength=n_bins)
+    mean_curve = _mean_per_bin(sums.sum(axis=0), counts.sum(axis=0))
     return Smoothness(
         bin_edges=bin_edges,
-        curves=mean_per_bin(difference_sums, pair_counts),
+        curves=_mean_per_bin(sums, counts),
         mean_curve=mean_curve,
         score=smoothness_score(mean_curve),
+    )
+
+
+def smoothness_null(
+    positions: np.ndarray,
+    preferences: np.ndarray,
+    bin_edges: np.ndarray,
+    *,
+    circular_period: float | None = 180.0,
+    n_shuffles: int = 200,
+    n_samples: int = 20,
+    sample_size: int = 1000,
+    seed: int = 0,
+) -> SmoothnessNull:
+    """``map_smoothness``'s score against ``n_shuffles`` maps whose preferences are permuted
+    across all units, scored on the same sampled pairs (the distance bins are computed once).
+
+    Only pairs inside the bins are kept, so keep the bins to a window of the sheet (the
+    TDANN V1 or IT bins); 100k-unit maps are handled through the ``sample_size`` draws.
+    """
+    positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
+    n_bins = len(bin_edges) - 1
+    # when every sample holds every unit, all samples have the same pairs and pooled curve
+    n_distinct = 1 if sample_size >= len(positions) else n_samples
+    samples = list(_sampled_pairs(positions, bin_edges, n_distinct, sample_size, seed))
+    first, second, bins = (np.concatenate(parts) for parts in zip(*samples, strict=True))
+    used, local = np.unique(np.concatenate([first, second]), return_inverse=True)
+    first_local, second_local = local[: len(first)], local[len(first) :]
+    one_hot_bins = np.zeros((len(bins), n_bins))
+    one_hot_bins[np.arange(len(bins)), bins] = 1.0
+    counts = one_hot_bins.sum(axis=0)
+    observed = smoothness_score(
+        _mean_per_bin(
+            _difference(preferences[first], preferences[second], circular_period) @ one_hot_bins,
+            counts,
+        )
+    )
+    rng = np.random.default_rng((seed, 1))
+    chunk = max(1, NULL_CHUNK_ELEMENTS // len(bins))
+    null_curves = []
+    for start in range(0, n_shuffles, chunk):
+        # a permutation restricted to the sampled units: distinct preferences drawn from all
+        shuffled = np.stack(
+            [
+                preferences[rng.choice(len(preferences), size=len(used), replace=False)]
+                for _ in range(min(chunk, n_shuffles - start))
+            ]
+        )
+        differences = _difference(
+            shuffled[:, first_local], shuffled[:, second_local], circular_period
+        )
+        null_curves.append(_mean_per_bin(differences @ one_hot_bins, counts[None]))
+    null_curves = np.concatenate(null_curves)
+    return SmoothnessNull(
+        bin_edges=bin_edges,
+        score=NullComparison.of(observed, _scores(null_curves)),
+        mean_curve=null_curves.mean(axis=0),
     )

@@ -115,3 +115,46 @@ def grating_tuning(
         orientation_range=tuning_range(by_orientation),
         responsive=by_orientation.sum(axis=0) > 0,
     )
+
+
+DIVERSITY_BIN_WIDTH_DEG = 22.5
+
+
+@dataclass(frozen=True)
+class OrientationDiversity:
+    """How evenly a set of units covers the orientations.
+
+    Bin k holds the preferences within 11.25 degrees of ``bin_centres_deg[k]`` = 22.5 k
+    (mod 180, so 179 degrees falls in the 0-degree bin): 8 bins tiling [0, 180).
+    ``circular_variance`` = 1 - |mean exp(2i theta)|: 0 when every unit shares one
+    orientation, about 1 for uniformly spread ones (also 1 for a 50:50 mix of two
+    orthogonal orientations, which only the histogram reveals).
+    """
+
+    bin_centres_deg: np.ndarray
+    counts: np.ndarray
+    fractions: np.ndarray
+    circular_variance: float
+
+    def occupied_bins(self, min_fraction: float = 0.05) -> int:
+        """Number of bins holding at least ``min_fraction`` of the units."""
+        return int(np.sum(self.fractions >= min_fraction))
+
+
+def orientation_diversity(preferred_deg: np.ndarray) -> OrientationDiversity:
+    """Histogram (22.5-degree bins centred on 0, 22.5, ..., 157.5) and circular variance of
+    2 * theta of preferred orientations in degrees [N] (period 180)."""
+    preferred_deg = np.asarray(preferred_deg, dtype=float)
+    if preferred_deg.ndim != 1 or preferred_deg.size == 0:
+        raise ValueError("preferred_deg must be a non-empty 1-D array")
+    n_bins = round(180.0 / DIVERSITY_BIN_WIDTH_DEG)
+    bins = np.floor(
+        ((preferred_deg + DIVERSITY_BIN_WIDTH_DEG / 2) % 180.0) / DIVERSITY_BIN_WIDTH_DEG
+    ).astype(int)
+    counts = np.bincount(np.minimum(bins, n_bins - 1), minlength=n_bins)
+    return OrientationDiversity(
+        bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
+        counts=counts,
+        fractions=counts / preferred_deg.size,
+        circular_variance=float(1 - np.abs(np.exp(2j * np.deg2rad(preferred_deg)).mean())),
+    )

@@ -3,17 +3,23 @@
 Perturbed images stay in [0, 1]. Adversarial gradients flow through the spiking network's
 surrogate gradient (cross-entropy of the time-averaged logits). Strengths: noise standard
 deviation, L-infinity budget epsilon, or the fraction of pixels masked per timestep.
+
+:func:`robustness_curves` keeps every image's correctness, so that two models evaluated on
+the same images compare by a paired bootstrap (:meth:`RobustnessCurve.difference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tdsnn_core.analysis.intervals import Interval, paired_difference
 from tdsnn_core.models import TopographicSNN
+from tdsnn_core.recording import predict
 
 Perturbation = Callable[
     [TopographicSNN, torch.Tensor, torch.Tensor, float, torch.Generator], torch.Tensor
@@ -105,7 +111,7 @@ DEFAULT_STRENGTHS: dict[str, tuple[float, ...]] = {
 }
 
 
-def perturbed_accuracy(
+def perturbed_correct(
     model: TopographicSNN,
     images: torch.Tensor,
     labels: np.ndarray,
@@ -114,25 +120,77 @@ def perturbed_accuracy(
     *,
     batch_size: int = 64,
     seed: int = 0,
-) -> float:
-    """Top-1 accuracy (%) of ``model`` on ``images`` perturbed by ``perturbation`` at ``strength``.
+) -> np.ndarray:
+    """Whether ``model`` classifies each image correctly once perturbed by ``perturbation`` at
+    ``strength``: bool [n_images].
 
-    Every perturbation is the identity at strength 0, so that case runs no attack.
+    Every perturbation is the identity at strength 0, so that case runs no attack and goes
+    through the shared forward runner; attacks need the model's gradient per batch (and
+    masking makes per-timestep inputs), so they run their own batch loop.
     """
     if perturbation not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {perturbation!r}; known: {sorted(PERTURBATIONS)}")
+    labels = np.asarray(labels)
+    if strength == 0:
+        return predict(model, images, batch_size) == labels
     attack = PERTURBATIONS[perturbation]
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
-    hits = 0
+    predicted = []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size].to(device)
-        y = torch.as_tensor(np.asarray(labels[start : start + batch_size]), device=device)
-        perturbed = x if strength == 0 else attack(model, x, y, strength, generator).detach()
+        y = torch.as_tensor(labels[start : start + batch_size], device=device)
+        perturbed = attack(model, x, y, strength, generator).detach()
         with torch.no_grad():
-            hits += int((model(perturbed).argmax(1) == y).sum())
-    return 100.0 * hits / len(images)
+            predicted.append(model(perturbed).argmax(1).cpu().numpy())
+    return np.concatenate(predicted) == labels
+
+
+def perturbed_accuracy(
+    model: TopographicSNN,
+    images: torch.Tensor,
+    labels: np.ndarray,
+    perturbation: str,
+    strength: float,
+    **kwargs,
+) -> float:
+    """Top-1 accuracy (%) of :func:`perturbed_correct`."""
+    return 100.0 * float(
+        perturbed_correct(model, images, labels, perturbation, strength, **kwargs).mean()
+    )
+
+
+@dataclass(frozen=True)
+class RobustnessCurve:
+    """Per-image correctness [n_strengths, n_images] of one model under one perturbation at
+    each of ``strengths``. Iterates as (strength, accuracy %) pairs."""
+
+    strengths: np.ndarray
+    correct: np.ndarray
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Accuracy (%) at each strength."""
+        return 100.0 * self.correct.mean(1)
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return zip(map(float, self.strengths), map(float, self.accuracy), strict=True)
+
+    def __len__(self) -> int:
+        return len(self.strengths)
+
+    def difference(self, other: RobustnessCurve, *, seed: int = 0) -> list[Interval]:
+        """Accuracy of this model minus ``other``'s (points) at each strength, with a paired
+        bootstrap 95 % interval over the images (both curves must share strengths and images)."""
+        if not np.array_equal(self.strengths, other.strengths) or (
+            self.correct.shape != other.correct.shape
+        ):
+            raise ValueError("curves compare only at the same strengths on the same images")
+        return [
+            paired_difference(100.0 * a, 100.0 * b, seed=seed)
+            for a, b in zip(self.correct, other.correct, strict=True)
+        ]
 
 
 def robustness_curves(
@@ -141,11 +199,15 @@ def robustness_curves(
     labels: np.ndarray,
     strengths: Mapping[str, Sequence[float]] = DEFAULT_STRENGTHS,
     **kwargs,
-) -> dict[str, list[tuple[float, float]]]:
-    """(strength, accuracy %) for every perturbation and strength in ``strengths``."""
+) -> dict[str, RobustnessCurve]:
+    """A :class:`RobustnessCurve` for every perturbation and its strengths in ``strengths``."""
     return {
-        name: [
-            (float(s), perturbed_accuracy(model, images, labels, name, s, **kwargs)) for s in values
-        ]
+        name: RobustnessCurve(
+            np.asarray(values, dtype=float),
+            np.array(
+                [perturbed_correct(model, images, labels, name, s, **kwargs) for s in values],
+                dtype=bool,
+            ).reshape(len(values), len(images)),
+        )
         for name, values in strengths.items()
     }

@@ -1,5 +1,6 @@
 """Temporal dynamics: firing rate per timestep, spike-train entropy, accuracy as inference T
-varies, synchrony (r_CCG) against cortical distance, and Fisher information per timestep."""
+varies (with the per-image data for intervals over images), synchrony (r_CCG, raw and
+shift-corrected) against cortical distance, and Fisher information per timestep."""
 
 from __future__ import annotations
 
@@ -9,44 +10,96 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.spatial.distance import squareform
+from scipy.spatial.distance import pdist, squareform
 
 from tdsnn_core.losses.correlation import correlogram_correlations
 from tdsnn_core.models import TopographicSNN
+from tdsnn_core.recording import forward_batches, record_spikes
 from tdsnn_core.sheets import CorticalSheet
 
-MAX_WORD_BITS = 62  # spike words are packed into int64
+MAX_WORD_BITS = 62  # spike words are packed into at most 64-bit integers
+
+
+def spike_words(spikes: np.ndarray) -> np.ndarray:
+    """Each unit's T-bit spike pattern per image, bit t = spike at step t: spikes [T, n_images,
+    N] (0/1) -> [n_images, N], in the smallest unsigned type that holds T bits (uint8 to T = 8)."""
+    steps = spikes.shape[0]
+    if steps > MAX_WORD_BITS:
+        raise ValueError(f"spike words of T={steps} > {MAX_WORD_BITS} steps cannot be packed")
+    words = np.zeros(spikes.shape[1:], dtype=np.min_scalar_type(2**steps - 1))
+    for step in range(steps):
+        words |= (np.asarray(spikes[step]) != 0).astype(words.dtype) << step
+    return words
+
+
+def word_codes(words: np.ndarray) -> np.ndarray:
+    """Each image's word renamed by its rank among its unit's distinct words: words
+    [n_images, N] -> int codes [n_images, N] in 0..n_distinct - 1 (entropy is unchanged)."""
+    order = np.argsort(words, axis=0, kind="stable")
+    ranked = np.take_along_axis(words, order, axis=0)
+    new_word = np.vstack([np.ones((1, words.shape[1]), bool), np.diff(ranked, axis=0) != 0])
+    codes = np.empty(words.shape, dtype=np.int64)
+    np.put_along_axis(codes, order, np.cumsum(new_word, axis=0) - 1, axis=0)
+    return codes
+
+
+def _mean_code_entropy(codes: np.ndarray, images: np.ndarray) -> float:
+    """Mean over units of the plug-in entropy (bits) of the codes of ``images``."""
+    n_images, n_units = codes.shape
+    flat = codes[images] + n_images * np.arange(n_units)
+    counts = np.bincount(flat.ravel())
+    p = counts[counts > 0] / len(images)
+    return float(-(p * np.log2(p)).sum() / n_units)
+
+
+def words_entropy(words: np.ndarray) -> np.ndarray:
+    """Plug-in entropy in bits of each unit's word distribution over images: words
+    [n_images, N] -> [N]; at most log2(n_images), 0 for a unit that always sends one word."""
+    n_images, n_units = words.shape
+    flat = word_codes(words) + n_images * np.arange(n_units)
+    p = np.bincount(flat.ravel(), minlength=words.size).reshape(n_units, n_images) / n_images
+    return -(p * np.log2(p, out=np.zeros_like(p), where=p > 0)).sum(axis=1)
 
 
 def word_entropy(spikes: np.ndarray) -> np.ndarray:
     """Entropy in bits of each unit's spike-train word over stimuli: spikes [T, n_images, N]
     (0/1) -> [N]. A word is the unit's T-bit spike pattern for one image; silent or
     stereotyped units score 0, at most log2(min(n_images, 2**T))."""
-    steps, n_images, _ = spikes.shape
-    if steps > MAX_WORD_BITS:
-        raise ValueError(f"spike words of T={steps} > {MAX_WORD_BITS} steps cannot be packed")
-    weights = (1 << np.arange(steps, dtype=np.int64))[:, None, None]
-    words = np.sort((np.asarray(spikes, dtype=np.int64) * weights).sum(0), axis=0)
-    new_word = np.vstack([np.ones((1, words.shape[1]), bool), np.diff(words, axis=0) != 0])
-    run = np.cumsum(new_word, axis=0) - 1  # index of each image's word within its unit
-    unit = np.broadcast_to(np.arange(words.shape[1]), words.shape)
-    counts = np.bincount((unit * n_images + run).ravel(), minlength=words.size)
-    p = counts.reshape(words.shape[1], n_images) / n_images
-    return -(p * np.log2(p, out=np.zeros_like(p), where=p > 0)).sum(axis=1)
+    return words_entropy(spike_words(spikes))
+
+
+def mean_word_entropy(words: np.ndarray) -> float:
+    """Mean over units of :func:`words_entropy` of words [n_images, N]."""
+    return _mean_code_entropy(word_codes(words), np.arange(len(words)))
+
+
+def resampled_word_entropy(words: np.ndarray, resamples: np.ndarray) -> np.ndarray:
+    """:func:`mean_word_entropy` of each resample of the images: words [n_images, N],
+    image indices [n_draws, m] (repeats allowed, e.g. a bootstrap) -> [n_draws]. Pass the
+    same resamples for two models' words (same images) for a paired interval."""
+    codes = word_codes(words)
+    return np.array([_mean_code_entropy(codes, images) for images in np.atleast_2d(resamples)])
 
 
 @dataclass(frozen=True)
 class SpikingStatistics:
     """One run at ``timesteps`` steps: mean firing rate per layer per step [T], mean
-    spike-word entropy per layer (bits, over a sample of units) and accuracy (%, if labelled)."""
+    spike-word entropy per layer (bits, over a sample of units) and accuracy (%, if labelled).
+
+    Per image, for intervals over images: ``correct`` (bool [n_images], None if unlabelled)
+    and ``words`` (per layer, the sampled units' spike words [n_images, n_sampled], see
+    :func:`spike_words`; :func:`resampled_word_entropy` gives the entropy of resamples of
+    the images).
+    """
 
     timesteps: int
     rate_per_step: dict[str, np.ndarray]
     entropy_bits: dict[str, float]
     accuracy: float | None
+    correct: np.ndarray | None
+    words: dict[str, np.ndarray]
 
 
-@torch.no_grad()
 def spiking_statistics(
     model: TopographicSNN,
     images: torch.Tensor,
@@ -61,8 +114,6 @@ def spiking_statistics(
 
     Entropy is averaged over up to ``max_units`` units per layer (a fixed random sample).
     """
-    model.eval()
-    device = next(model.parameters()).device
     steps = timesteps or model.timesteps
     rng = np.random.default_rng(seed)
     sampled = {
@@ -71,26 +122,22 @@ def spiking_statistics(
     }
     rate_sums = {name: torch.zeros(steps, dtype=torch.float64) for name in sampled}
     kept: dict[str, list[np.ndarray]] = {name: [] for name in sampled}
-    hits = 0
-    for start in range(0, len(images), batch_size):
-        out = model(
-            images[start : start + batch_size].to(device), timesteps=steps, return_spikes=True
-        )
-        if labels is not None:
-            batch_labels = torch.as_tensor(labels[start : start + batch_size], device=device)
-            hits += int((out.logits.argmax(1) == batch_labels).sum())
+    predicted = []
+    for _, out in forward_batches(model, images, batch_size=batch_size, timesteps=steps):
+        predicted.append(out.logits.argmax(1).cpu().numpy())
         for name, units in sampled.items():
             flat = out.spikes[name].flatten(2).cpu()
             rate_sums[name] += flat.double().mean(2).sum(1)
-            kept[name].append(flat[:, :, units].to(torch.uint8).numpy())
+            kept[name].append(spike_words(flat[:, :, units].to(torch.uint8).numpy()))
+    words = {name: np.concatenate(parts) for name, parts in kept.items()}
+    correct = None if labels is None else np.concatenate(predicted) == np.asarray(labels)
     return SpikingStatistics(
         timesteps=steps,
         rate_per_step={name: (s / len(images)).numpy() for name, s in rate_sums.items()},
-        entropy_bits={
-            name: float(word_entropy(np.concatenate(parts, axis=1)).mean())
-            for name, parts in kept.items()
-        },
-        accuracy=None if labels is None else 100.0 * hits / len(images),
+        entropy_bits={name: mean_word_entropy(w) for name, w in words.items()},
+        accuracy=None if correct is None else 100.0 * float(correct.mean()),
+        correct=correct,
+        words=words,
     )
 
 
@@ -107,11 +154,20 @@ def timestep_sweep(
 
 @dataclass(frozen=True)
 class SynchronyCurve:
-    """Mean r_CCG of unit pairs per cortical-distance bin (NaN where a bin has no pair)."""
+    """Mean r_CCG of unit pairs per cortical-distance bin (NaN where a bin has no pair).
+
+    ``mean_r`` is the raw r_CCG; ``shift_r`` its shift predictor (the partner's spikes taken
+    from the next image, symmetrised), what rates locked to the stimulus onset and the
+    units' mean rates give without any spike timing; ``excess_r`` = ``mean_r`` - ``shift_r``.
+    Rate covariation across images (both units driven by the same images) is not removed
+    by this predictor and stays in ``excess_r``.
+    """
 
     layer: str
     bin_edges: np.ndarray
     mean_r: np.ndarray
+    shift_r: np.ndarray
+    excess_r: np.ndarray
     pair_counts: np.ndarray
 
     @property
@@ -119,7 +175,49 @@ class SynchronyCurve:
         return (self.bin_edges[:-1] + self.bin_edges[1:]) / 2
 
 
-@torch.no_grad()
+def raw_and_shifted_r_ccg(spikes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """r_CCG [N, N] of spikes [T, n_images, N] and its shift predictor: the r_CCG of unit i's
+    spikes on image b with unit j's on image b + 1 (mod n_images), normalised by the same
+    auto-correlograms and symmetrised over (i, j). Diagonals are set to 0."""
+    if spikes.shape[1] < 2:
+        raise ValueError("the shift predictor needs at least 2 images")
+    unshifted = torch.as_tensor(np.asarray(spikes), dtype=torch.float64)
+    both = torch.cat([unshifted, unshifted.roll(-1, dims=1)], dim=2)[None]
+    # rolling the images leaves each unit's auto-correlogram as it is, so every block of the
+    # joint matrix is normalised by the unshifted ACGs; a tiny eps measures r_CCG itself
+    r = correlogram_correlations(both, window, eps=1e-12)[0].numpy()
+    n = spikes.shape[2]
+    raw, cross = r[:n, :n].copy(), r[:n, n:]
+    shifted = (cross + cross.T) / 2
+    np.fill_diagonal(raw, 0.0)
+    np.fill_diagonal(shifted, 0.0)
+    return raw, shifted
+
+
+def synchrony_curve(
+    spikes: np.ndarray,
+    positions: np.ndarray,
+    bin_edges: np.ndarray,
+    *,
+    window: int = 1,
+    layer: str = "",
+) -> SynchronyCurve:
+    """Raw, shift-predictor and excess r_CCG (lags -W..W) of every unit pair of spikes
+    [T, n_images, N] at ``positions`` [N, 2] (mm), averaged per distance bin."""
+    raw, shifted = raw_and_shifted_r_ccg(spikes, window)
+    distances = pdist(np.asarray(positions, dtype=float))
+    counts = np.histogram(distances, bin_edges)[0]
+
+    def per_bin(r: np.ndarray) -> np.ndarray:
+        sums = np.histogram(distances, bin_edges, weights=squareform(r, checks=False))[0]
+        return np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+
+    mean_r, shift_r = per_bin(raw), per_bin(shifted)
+    return SynchronyCurve(
+        layer, np.asarray(bin_edges, dtype=float), mean_r, shift_r, mean_r - shift_r, counts
+    )
+
+
 def synchrony_vs_distance(
     model: TopographicSNN,
     images: torch.Tensor,
@@ -132,39 +230,18 @@ def synchrony_vs_distance(
     batch_size: int = 64,
     seed: int = 0,
 ) -> SynchronyCurve:
-    """Normalised cross-correlogram r_CCG (the STC timing term's statistic, lags -W..W)
-    between up to ``max_units`` active units of ``sheet.layer``, binned by distance
-    (default bins up to half the sheet). Raises ValueError if fewer than 2 units spike."""
-    model.eval()
-    device = next(model.parameters()).device
-    spikes = torch.cat(
-        [
-            model(images[s : s + batch_size].to(device), return_spikes=True)
-            .spikes[sheet.layer]
-            .flatten(2)
-            .cpu()
-            for s in range(0, len(images), batch_size)
-        ],
-        dim=1,
-    )  # [T, n_images, N]
-    active = np.flatnonzero(spikes.sum((0, 1)).numpy() > 0)
+    """:func:`synchrony_curve` of up to ``max_units`` active units of ``sheet.layer`` on
+    ``images`` (the STC timing term's statistic), binned by distance (default bins up to
+    half the sheet). Raises ValueError if fewer than 2 units spike or 2 images are given."""
+    spikes = record_spikes(model, images, [sheet.layer], batch_size)[sheet.layer]
+    active = np.flatnonzero(spikes.sum((0, 1)) > 0)
     if len(active) < 2:
         raise ValueError(f"{sheet.layer}: {len(active)} units spike; synchrony needs at least 2")
     units = np.sort(np.random.default_rng(seed).permutation(active)[:max_units])
-    # only spiking units are kept, so a tiny eps measures r_CCG itself (the loss's 1e-3 would not)
-    clustered = spikes[:, :, units].double()[None]
-    r_ccg = correlogram_correlations(clustered, window, eps=1e-12)[0].numpy()
-    np.fill_diagonal(r_ccg, 0.0)
-    r_pairs = squareform(r_ccg, checks=False)
-    distances = squareform(
-        np.linalg.norm(sheet.positions[units, None] - sheet.positions[None, units], axis=-1),
-        checks=False,
-    )
     edges = np.linspace(0.0, max_distance_mm or sheet.size_mm / 2, n_bins + 1)
-    counts = np.histogram(distances, edges)[0]
-    sums = np.histogram(distances, edges, weights=r_pairs)[0]
-    mean_r = np.divide(sums, counts, out=np.full(n_bins, np.nan), where=counts > 0)
-    return SynchronyCurve(sheet.layer, edges, mean_r, counts)
+    return synchrony_curve(
+        spikes[:, :, units], sheet.positions[units], edges, window=window, layer=sheet.layer
+    )
 
 
 def fisher_information(

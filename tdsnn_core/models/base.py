@@ -36,7 +36,11 @@ class TopographicSNN(nn.Module):
     implement :meth:`forward_steps`.
 
     Every call of :meth:`forward` starts from reset neuron state, so calls are independent.
+    ``self_recurrent`` is True for models whose topographic layers feed their own later
+    timesteps (CORnet-RT): silencing some of a layer's units then changes its other units too.
     """
+
+    self_recurrent: bool = False
 
     def __init__(self, name: str, config: dict, timesteps: int, input_mean, input_std) -> None:
         super().__init__()

@@ -72,6 +72,7 @@ class CORblockRT(nn.Module):
 
 
 class CORnetRT(TopographicSNN):
+    self_recurrent = True  # an area's output is its own recurrent input at the next step
     """Spiking CORnet-RT for static images, unrolled for ``timesteps`` steps."""
 
     def __init__(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from tdsnn_core.analysis.robustness import DEFAULT_STRENGTHS
+from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
+from tdsnn_core.experiments.settings import AnalysisSettings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, required=True, help="report folder to write")
     p.add_argument(
+        "--sheet-from",
+        type=Path,
+        default=None,
+        metavar="CHECKPOINT",
+        help="analyse the non-topographic models (loss 'none') on this checkpoint's or "
+        "sheets file's positions, so that all models are compared on one sheet",
+    )
+    p.add_argument(
         "--data",
         default=None,
         help="labelled data: fashion_mnist, imagefolder or "
@@ -41,7 +52,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="category probe folder, one "
         "subfolder per category (default: the built-in stand-in probe set)",
     )
-    p.add_argument("--probes-per-category", type=int, default=40)
+    p.add_argument(
+        "--probes-per-category",
+        type=int,
+        default=AnalysisSettings.probes_per_category,
+        help="probe images per category; half are scored, so 200 resolves 1 point of accuracy",
+    )
+    p.add_argument(
+        "--lesion-controls",
+        type=int,
+        default=AnalysisSettings.lesion_controls,
+        help="random control lesions per lesion (at least 20)",
+    )
     p.add_argument("--v1-layer", default=None, help="orientation-map layer (default: first V1)")
     p.add_argument("--it-layer", default=None, help="category-map layer (default: last IT)")
     p.add_argument("--orientations", type=int, default=8, help="grating orientations")
@@ -78,8 +100,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Handler of ``tdsnn analyze``: analyse, write the report, print where it is."""
-    from tdsnn_core.analysis.report import AnalysisSettings, analyze_checkpoint, write_report
     from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.experiments import analyze_checkpoint
+    from tdsnn_core.reports import write_report
+    from tdsnn_core.sheets import load_sheets
     from tdsnn_core.training.distributed import resolve_device
 
     settings = AnalysisSettings(
@@ -88,6 +112,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         subset=args.subset,
         probe_root=args.probes,
         probes_per_category=args.probes_per_category,
+        lesion_controls=args.lesion_controls,
         v1_layer=args.v1_layer,
         it_layer=args.it_layer,
         n_orientations=args.orientations,
@@ -104,15 +129,45 @@ def run_analyze(args: argparse.Namespace) -> int:
     labels = [p.stem for p in paths]
     if len(set(labels)) < len(labels):
         labels = [f"{tag}: {label}" for tag, label in zip("ABCDEF", labels, strict=False)]
+    checkpoints = [load_checkpoint(path, device) for path in paths]
+    if args.sheet_from is not None:
+        put_baselines_on(checkpoints, load_sheets(args.sheet_from), str(args.sheet_from))
+    warnings = sheet_warnings(checkpoints, labels)
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
     results = [
-        analyze_checkpoint(
-            load_checkpoint(path, device), settings, label=label, progress=not args.no_progress
-        )
-        for path, label in zip(paths, labels, strict=True)
+        analyze_checkpoint(ckpt, settings, label=label, progress=not args.no_progress)
+        for ckpt, label in zip(checkpoints, labels, strict=True)
     ]
-    index = write_report(results, args.out)
+    index = write_report(results, args.out, warnings)
     for result in results:
         for part, message in result.errors.items():
             print(f"{result.label}: {part} not computed: {message}")
     print(f"wrote {index}")
     return 0
+
+
+def put_baselines_on(checkpoints: Sequence, sheets: dict, source: str) -> None:
+    """Give every checkpoint whose loss never read its positions (loss 'none') ``sheets``."""
+    from tdsnn_core.training.sheets_setup import SPATIAL_KINDS, replace_sheets, topography_kind
+
+    for ckpt in checkpoints:
+        if topography_kind(ckpt.meta) not in SPATIAL_KINDS:
+            ckpt.sheets = replace_sheets(ckpt.sheets, sheets, source)
+
+
+def sheet_warnings(checkpoints: Sequence, labels: Sequence[str]) -> list[str]:
+    """One warning per model whose sheet differs from the first model's: their maps then
+    differ by sheet as well as by loss, which no map statistic can tell apart."""
+    from tdsnn_core.training.sheets_setup import sheets_differ
+
+    first, warnings = checkpoints[0], []
+    for ckpt, label in zip(checkpoints[1:], labels[1:], strict=True):
+        if layers := sheets_differ(first.sheets, ckpt.sheets):
+            warnings.append(
+                f"{labels[0]} and {label} sit on different cortical sheets "
+                f"({', '.join(layers)}): their map differences are differences of sheets as "
+                "well as of losses. Analyse baselines on the topographic model's sheet "
+                "(--sheet-from CHECKPOINT) or train them on the same positions file."
+            )
+    return warnings

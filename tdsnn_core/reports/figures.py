@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from tdsnn_core.analysis.report import ModelAnalysis
+    from tdsnn_core.experiments.pipeline import ModelAnalysis
 
 PANEL = 4.0  # inches per panel side
 
@@ -61,7 +61,7 @@ def draw_orientation(results: list[ModelAnalysis], path: Path) -> bool:
             label="pinwheels",
         )
         ax.set(
-            title=f"{r.label}: {om.pinwheels.count} pinwheels, {om.pinwheels.density:.2f}/hc²",
+            title=f"{r.label}: {_pinwheel_caption(om.pinwheels)}",
             xlabel="x (mm)",
             ylabel="y (mm)",
             aspect="equal",
@@ -71,28 +71,50 @@ def draw_orientation(results: list[ModelAnalysis], path: Path) -> bool:
 
 
 def draw_smoothness(results: list[ModelAnalysis], path: Path) -> bool:
-    """Mean orientation difference vs cortical distance (per-sample curves faint)."""
+    """Left: TDANN's windowed curve (per-sample curves faint) with the shuffle null's chance
+    level (dotted). Centre: the whole-sheet curve. Right: the preferences' 22.5-degree histogram.
+    """
     shown = [r for r in results if r.orientation is not None]
     if not shown:
         return False
-    fig, axes = _panels(1, 1)
-    ax = axes[0, 0]
+    fig, axes = _panels(1, 3)
+    window, sheet, histogram = axes[0]
+    width = 22.5 / (len(shown) + 1)
     for i, r in enumerate(shown):
-        s, colour = r.orientation.smoothness, f"C{i}"
-        ax.plot(s.bin_centres, s.curves.T, color=colour, alpha=0.15, lw=0.8)
-        ax.plot(
+        om, colour = r.orientation, f"C{i}"
+        s, score = om.smoothness, om.smoothness_null.score
+        window.plot(s.bin_centres, s.curves.T, color=colour, alpha=0.15, lw=0.8)
+        window.plot(
             s.bin_centres,
             s.mean_curve,
             "o-",
             color=colour,
-            label=f"{r.label} (smoothness {s.score:.2f})",
+            label=f"{r.label}: {score.observed:.2f} (null {score.mean:.2f}, "
+            f"pct {score.percentile:.0f})",
         )
-    ax.set(
-        xlabel="cortical distance (mm)",
-        ylabel="|Δ preferred orientation| (deg)",
-        title="V1 orientation smoothness",
+        window.plot(s.bin_centres, om.smoothness_null.mean_curve, ":", color=colour)
+        sheet.plot(om.sheet_curve.bin_centres, om.sheet_curve.mean_curve, "o-", color=colour)
+        d = om.diversity
+        histogram.bar(
+            d.bin_centres_deg + (i - (len(shown) - 1) / 2) * width,
+            100 * d.fractions,
+            width,
+            color=colour,
+            label=f"{r.label} (circ. var. {d.circular_variance:.2f})",
+        )
+    for ax in (window, sheet):
+        ax.axhline(45.0, color="k", lw=0.5, ls="--")
+        ax.set(xlabel="cortical distance (mm)", ylabel="|Δ preferred orientation| (deg)")
+    window.set(title="V1 smoothness (dotted: shuffled)")
+    sheet.set(title="whole sheet (dashed: 45 deg chance)")
+    histogram.axhline(5.0, color="k", lw=0.5, ls="--")
+    histogram.set(
+        xlabel="preferred orientation (deg)",
+        ylabel="% of analysed units",
+        title="orientation diversity",
     )
-    ax.legend()
+    window.legend(fontsize=7)
+    histogram.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -132,6 +154,12 @@ def draw_category_maps(results: list[ModelAnalysis], path: Path) -> bool:
     return _save(fig, path)
 
 
+def _pinwheel_caption(pinwheels) -> str:
+    if not pinwheels.resolvable:
+        return "pinwheels not resolvable"
+    return f"{pinwheels.count} pinwheels, {pinwheels.density:.2f} per Lambda²"
+
+
 def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:
     """Left: accuracy lost on the targeted category, lesion vs random control. Right: the
     radius sweep (targeted category and mean of the others, with controls)."""
@@ -142,13 +170,20 @@ def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:
     for (bars, sweep), r in zip(axes, shown, strict=True):
         names = list(r.lesions)
         x = np.arange(len(names))
-        target = [r.lesions[n].deficit[i] for i, n in enumerate(names)]
-        control = [r.lesions[n].control_deficit[i] for i, n in enumerate(names)]
-        bars.bar(x - 0.2, target, 0.4, label="disc lesion")
-        bars.bar(x + 0.2, control, 0.4, label="random control", color="grey")
+        for offset, key, span, label, colour in (
+            (-0.2, "deficit", "deficit_interval", "disc lesion", "C0"),
+            (0.2, "control_deficit", "control_interval", "random controls", "grey"),
+        ):
+            lost = np.array([getattr(r.lesions[n], key)[i] for i, n in enumerate(names)])
+            bounds = np.array([getattr(r.lesions[n], span)[i] for i, n in enumerate(names)])
+            error = np.abs(bounds.T - lost)
+            bars.bar(x + offset, lost, 0.4, yerr=error, capsize=3, label=label, color=colour)
+        for i, n in enumerate(names):
+            if r.lesions[n].specific[i]:
+                bars.annotate("specific", (x[i], 0), ha="center", va="bottom", fontsize=7)
         bars.set_xticks(x, names, rotation=30)
         bars.set(
-            ylabel="accuracy lost on the targeted category",
+            ylabel="targeted-category accuracy lost (points, 95 %)",
             title=f"{r.label}: lesions centred on each category",
         )
         bars.legend()
@@ -169,7 +204,7 @@ def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:
             )
         sweep.set(
             xlabel="lesion radius (mm)",
-            ylabel="accuracy lost",
+            ylabel="accuracy lost (points)",
             title=f"{r.label}: sweep centred on {r.sweep_category}",
         )
         sweep.legend(fontsize=7)
@@ -219,16 +254,26 @@ def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
 
 
 def draw_synchrony(results: list[ModelAnalysis], path: Path) -> bool:
-    """Mean r_CCG of unit pairs vs cortical distance."""
+    """Left: excess synchrony (r_CCG minus its shift predictor) vs cortical distance. Right:
+    the raw r_CCG (solid) and the shift predictor (dashed) it is corrected by."""
     shown = [r for r in results if r.synchrony is not None]
     if not shown:
         return False
-    fig, axes = _panels(1, 1)
-    for r in shown:
-        curve = r.synchrony
-        axes[0, 0].plot(curve.bin_centres, curve.mean_r, "o-", label=f"{r.label} {curve.layer}")
+    fig, axes = _panels(1, 2)
+    for i, r in enumerate(shown):
+        curve, colour = r.synchrony, f"C{i}"
+        label = f"{r.label} {curve.layer}"
+        axes[0, 0].plot(curve.bin_centres, curve.excess_r, "o-", color=colour, label=label)
+        axes[0, 1].plot(curve.bin_centres, curve.mean_r, "o-", color=colour, label=label)
+        axes[0, 1].plot(curve.bin_centres, curve.shift_r, "--", color=colour)
+    axes[0, 0].axhline(0.0, color="k", lw=0.5)
     axes[0, 0].set(
-        xlabel="cortical distance (mm)", ylabel="mean r_CCG", title="synchrony vs distance"
+        xlabel="cortical distance (mm)",
+        ylabel="excess r_CCG (raw - shift predictor)",
+        title="timing synchrony vs distance",
+    )
+    axes[0, 1].set(
+        xlabel="cortical distance (mm)", ylabel="r_CCG", title="raw (solid), shift (dashed)"
     )
     axes[0, 0].legend()
     return _save(fig, path)

@@ -25,27 +25,104 @@ def _get(metrics: dict, *keys: str) -> object:
 
 def _patches(metrics: dict) -> str:
     per = _get(metrics, "categories", "per_category")
-    return "n/a" if per is None else ", ".join(f"{k} {v['n_patches']}" for k, v in per.items())
+    if per is None:
+        return "n/a"
+
+    def one(name: str, record: dict) -> str:
+        null = record.get("patch_null")
+        suffix = f" (null {null['null_mean']:.1f}, p {null['p_greater']:.2f})" if null else ""
+        return f"{name} {record['n_patches']}{suffix}"
+
+    return ", ".join(one(k, v) for k, v in per.items())
+
+
+def _versus_null(record: dict | None, digits: int = 2) -> str:
+    """'observed (null mean [2.5, 97.5] %ile, percentile)'."""
+    if not record or record.get("observed") is None:
+        return "n/a"
+    low, high = record["null_interval"]
+    return (
+        f"{_number(record['observed'], digits)} (null {_number(record['null_mean'], digits)} "
+        f"[{_number(low, digits)}, {_number(high, digits)}], pct {record['percentile']:.0f})"
+    )
 
 
 def _overlap(pair: str) -> Row:
-    return lambda m: _number(_get(m, "categories", "overlap", pair))
+    return lambda m: _versus_null(_get(m, "categories", "overlap_null", pair))
+
+
+def _smoothness(metrics: dict) -> str:
+    return _versus_null(_get(metrics, "orientation", "smoothness_null"))
+
+
+def _diversity(metrics: dict) -> str:
+    diversity = _get(metrics, "orientation", "diversity")
+    if diversity is None:
+        return "n/a"
+    largest = max(diversity["fractions"])
+    return (
+        f"{diversity['occupied_bins']}/8 bins >= 5 %, largest {100 * largest:.0f} %, "
+        f"circ. var. {diversity['circular_variance']:.2f}"
+    )
+
+
+def _pinwheels(metrics: dict) -> str:
+    p = _get(metrics, "orientation", "pinwheels")
+    if p is None:
+        return "n/a"
+    null = f"shuffles resolvable {100 * p['null_resolvable_fraction']:.0f} %"
+    if not p["resolvable"]:
+        return f"not resolvable: {p['reason']} ({null})"
+    densities = [d for d in p["null_densities"] if d is not None]
+    null_density = f", null density {np.mean(densities):.2f}" if densities else ""
+    return (
+        f"{_number(p['density_per_lambda2'])} ({p['count']} pinwheels, Lambda "
+        f"{_number(p['column_spacing_mm'])} mm; {null}{null_density})"
+    )
 
 
 def lesion_deficits(metrics: dict) -> tuple[float, float] | None:
     """Mean accuracy (points) lost on the targeted category by a disc lesion centred on its
-    selectivity peak, and by the random control of the same size; None without lesions."""
+    selectivity peak, and by the random controls of the same size; None without lesions."""
     centred = _get(metrics, "lesions", "centred_on")
     if not centred:
         return None
-    targeted = [r["before"][c] - r["after"][c] for c, r in centred.items()]
-    control = [r["before"][c] - r["control_after"][c] for c, r in centred.items()]
+    targeted = [r["deficit"][c] for c, r in centred.items()]
+    control = [r["control_deficit"][c] for c, r in centred.items()]
     return float(np.mean(targeted)), float(np.mean(control))
 
 
 def _lesions(metrics: dict) -> str:
-    deficits = lesion_deficits(metrics)
-    return "n/a" if deficits is None else f"{deficits[0]:.1f} vs {deficits[1]:.1f}"
+    centred = _get(metrics, "lesions", "centred_on")
+    if not centred:
+        return "n/a"
+    parts = []
+    for category, r in centred.items():
+        low, high = r["deficit_interval"][category]
+        c_low, c_high = r["control_interval"][category]
+        mark = " specific" if r["specific"][category] else ""
+        parts.append(
+            f"{category} {r['deficit'][category]:.1f} [{low:.1f}, {high:.1f}] vs "
+            f"{r['control_deficit'][category]:.1f} [{c_low:.1f}, {c_high:.1f}]{mark}"
+        )
+    return "; ".join(parts)
+
+
+def _synchrony(metrics: dict) -> str:
+    sync = _get(metrics, "synchrony")
+    if sync is None:
+        return "n/a"
+    first = next((i for i, c in enumerate(sync["pairs"]) if c), None)
+    if first is None:
+        return "n/a"
+    raw, shift, excess = (
+        sync[k][first] for k in ("mean_r_ccg", "shift_predictor_r_ccg", "excess_r_ccg")
+    )
+    last = max(i for i, c in enumerate(sync["pairs"]) if c)
+    return (
+        f"raw {_number(raw)}, shift predictor {_number(shift)}, excess {_number(excess)} "
+        f"(farthest bin: excess {_number(sync['excess_r_ccg'][last])})"
+    )
 
 
 def _per_timesteps(metrics: dict) -> str:
@@ -78,14 +155,14 @@ def _robustness(name: str) -> Row:
 
 ROWS: dict[str, Row] = {
     "top-1, full test set (%)": lambda m: _number(_get(m, "model", "test_top1")),
-    "V1 smoothness": lambda m: _number(_get(m, "orientation", "smoothness")),
-    "pinwheel density (per hc², pi = 3.14)": lambda m: _number(
-        _get(m, "orientation", "pinwheel_density")
-    ),
+    "V1 smoothness vs shuffled preferences": _smoothness,
+    "V1 orientation diversity (22.5-degree bins)": _diversity,
+    "pinwheel density per Lambda² (pi = 3.14)": _pinwheels,
     "IT patches per category": _patches,
-    "face-body t-map correlation": _overlap("faces-bodies"),
-    "character-place t-map correlation": _overlap("characters-places"),
-    "lesion: targeted-category accuracy lost vs random control (points)": _lesions,
+    "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
+    "character-place t-map correlation vs label permutations": _overlap("characters-places"),
+    "lesion deficit, points [95 %] vs random controls [95 %]": _lesions,
+    "V1 synchrony r_CCG, nearest bin": _synchrony,
     "accuracy vs inference T (%)": _per_timesteps,
     "mean spike-train entropy at the model's T (bits)": _entropy,
     "Gaussian noise (sigma: accuracy %)": _robustness("gaussian_noise"),
@@ -106,3 +183,25 @@ def summary_markdown(models: dict[str, dict]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in summary_rows(models)]
     return "\n".join(lines) + "\n"
+
+
+def differences_markdown(reference: str, paired: dict[str, list[dict]]) -> str:
+    """Every model minus ``reference`` with its paired bootstrap 95 % interval over images;
+    a difference is marked as one only when the interval excludes 0."""
+    lines = []
+    for label, rows in paired.items():
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"### {label} minus {reference} (paired bootstrap over images, 95 %)",
+            "",
+            "| measure | difference | 95 % interval | excludes 0 |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['measure']} | {r['difference']:+.2f} | [{r['low']:+.2f}, {r['high']:+.2f}] | "
+            f"{'yes' if r['excludes_zero'] else 'no'} |"
+            for r in rows
+        ]
+    return "\n".join(lines) + ("\n" if lines else "")

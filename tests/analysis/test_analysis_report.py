@@ -6,9 +6,10 @@ import json
 import pytest
 from analysis_models import make_checkpoint
 
-from tdsnn_core.analysis.command import add_parser
-from tdsnn_core.analysis.report import PARTS, AnalysisSettings, analyze_checkpoint, write_report
 from tdsnn_core.checkpoints import load_checkpoint
+from tdsnn_core.experiments import PARTS, AnalysisSettings, analyze_checkpoint
+from tdsnn_core.reports import write_report
+from tdsnn_core.reports.command import add_parser
 
 FIGURES = (
     "orientation_map.png",
@@ -81,8 +82,14 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     smooth = differences["orientation.smoothness"]
     assert smooth["difference"] == pytest.approx(smooth["second"] - smooth["first"])
 
+    paired = document["paired_differences"]["other"]
+    accuracy = next(r for r in paired if r["measure"] == "accuracy at T = 4 (points)")
+    assert accuracy["low"] <= accuracy["difference"] <= accuracy["high"]
     summary = (out / "summary.md").read_text()
-    assert summary.startswith("| metric | tiny | other |")
+    # seed 1 draws other sheets: the comparison is flagged before any number
+    assert summary.startswith("> **Warning:** tiny and other sit on different cortical sheets")
+    assert document["warnings"] and "| metric | tiny | other |" in summary
+    assert "### other minus tiny (paired bootstrap over images, 95 %)" in summary
     html = (out / "index.html").read_text()
     for name in FIGURES:
         assert (out / name).stat().st_size > 1000
@@ -113,3 +120,21 @@ def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
     assert not (tmp_path / "out" / "orientation_map.png").exists()
     with pytest.raises(ValueError, match="different labels"):
         write_report([result, result], tmp_path / "twice")
+
+
+def test_models_on_different_sheets_are_flagged_and_baselines_can_share_one(tmp_path):
+    """Comparing maps across sheets confounds the loss with the sheet: the command warns,
+    and --sheet-from puts non-topographic models on the topographic model's sheet."""
+    from tdsnn_core.reports.command import put_baselines_on, sheet_warnings
+    from tdsnn_core.training.sheets_setup import sheets_differ
+
+    path = tmp_path / "base.safetensors"
+    make_checkpoint(path)  # an untrained model: no topographic loss recorded
+    base, other = load_checkpoint(path), load_checkpoint(path)
+    shifted = {n: s.with_positions(s.positions[::-1].copy()) for n, s in base.sheets.items()}
+    other.sheets = shifted
+    (warning,) = sheet_warnings([base, other], ["a", "b"])
+    assert "a and b sit on different cortical sheets" in warning
+    assert sheet_warnings([base, load_checkpoint(path)], ["a", "b"]) == []
+    put_baselines_on([base], shifted, "sheets.safetensors")
+    assert sheets_differ(base.sheets, shifted) == [] and sheet_warnings([base, other], "ab") == []

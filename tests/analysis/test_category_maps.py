@@ -4,15 +4,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tdsnn_core.analysis import (
+from tdsnn_core.analysis.category import (
     TMap,
     find_patches,
+    label_permutation_null,
     patch_area_limits,
     smoothed_t_map,
     t_map_correlation,
     welch_t,
     welch_t_by_category,
 )
+from tdsnn_core.analysis.nulls import NullComparison
 
 SHEET_EDGE_MM = 70.0
 N_UNITS = 20_000
@@ -46,7 +48,10 @@ def test_welch_t_matches_scipy():
     np.testing.assert_allclose(welch_t(responses, labels, "face"), expected)
     by_category = welch_t_by_category(responses, labels)
     assert list(by_category) == ["body", "face", "place"]
-    np.testing.assert_allclose(by_category["face"], expected)
+    for category, t in by_category.items():
+        inside = labels == category
+        reference = stats.ttest_ind(responses[inside], responses[~inside], equal_var=False)
+        np.testing.assert_allclose(t, reference.statistic)
 
 
 def test_welch_t_edge_cases():
@@ -120,3 +125,67 @@ def test_welch_t_is_zero_for_constant_units_despite_rounding():
     responses = np.full((90, 3), 0.1) * np.array([1.0, 3.0, 7.0])  # 0.1 is inexact in binary
     labels = np.arange(90) % 3
     np.testing.assert_array_equal(welch_t(responses, labels, 1), 0.0)
+
+
+def small_sheet_responses(discs, n_units=3000, seed=3):
+    positions = np.random.default_rng(seed).uniform(0, SHEET_EDGE_MM, (n_units, 2))
+    return positions, responses_with_discs(positions, discs, seed=seed + 1)
+
+
+def test_permutation_null_matches_recomputing_each_permutation():
+    """Slow reference: the null's permutations (the same generator) redone one by one with
+    welch_t_by_category, smoothed_t_map, t_map_correlation and find_patches."""
+    positions, responses = small_sheet_responses([(20.0, 20.0, 10.0, 0)])
+    null = label_permutation_null(positions, responses, LABELS, n_permutations=5, seed=9)
+    rng = np.random.default_rng(9)
+    for p in range(5):
+        t = welch_t_by_category(responses, rng.permutation(LABELS))
+        maps = [smoothed_t_map(positions, t[c]) for c in range(5)]
+        for a in range(5):
+            assert null.patch_counts[p, a] == find_patches(maps[a]).count
+            for b in range(a + 1, 5):
+                expected = t_map_correlation(maps[a], maps[b])
+                assert null.correlations[p, a, b] == pytest.approx(expected, abs=1e-10)
+                assert null.correlations[p, b, a] == pytest.approx(expected, abs=1e-10)
+    assert null.categories == (0, 1, 2, 3, 4)
+
+
+def overlap_of(positions, responses, a, b, n_permutations=100):
+    t = welch_t_by_category(responses, LABELS)
+    observed = t_map_correlation(smoothed_t_map(positions, t[a]), smoothed_t_map(positions, t[b]))
+    null = label_permutation_null(positions, responses, LABELS, n_permutations=n_permutations)
+    return NullComparison.of(observed, null.correlations[:, a, b])
+
+
+def test_independent_categories_anticorrelate_yet_sit_inside_their_null():
+    """One-vs-rest t of C equal categories correlate -1 / (C - 1) = -0.25 by construction."""
+    positions, responses = small_sheet_responses([])
+    overlap = overlap_of(positions, responses, 0, 1)
+    assert overlap.observed < 0
+    assert overlap.mean == pytest.approx(-0.25, abs=0.05)
+    assert overlap.interval[0] < overlap.observed < overlap.interval[1]
+    assert overlap.p_two_sided > 0.05
+
+
+def test_planted_shared_selectivity_lies_outside_the_null():
+    positions, responses = small_sheet_responses([(30.0, 30.0, 12.0, 0), (30.0, 30.0, 12.0, 1)])
+    overlap = overlap_of(positions, responses, 0, 1)
+    assert overlap.observed > overlap.interval[1]
+    assert overlap.percentile == 100.0 and overlap.p_two_sided == pytest.approx(1 / 101)
+
+
+def test_patch_count_null_of_unselective_units_is_empty():
+    positions, responses = small_sheet_responses([(30.0, 30.0, 12.0, 0)])
+    null = label_permutation_null(positions, responses, LABELS, n_permutations=20)
+    assert null.patch_counts.shape == (20, 5)
+    assert null.patch_counts.max() == 0  # a permuted disc is noise: no patch anywhere
+    t = welch_t(responses, LABELS, 0)
+    assert find_patches(smoothed_t_map(positions, t)).count == 1
+
+
+def test_permutation_null_input_checks():
+    positions, responses = small_sheet_responses([], n_units=50)
+    with pytest.raises(ValueError, match="one column per unit"):
+        label_permutation_null(positions[:10], responses, LABELS)
+    with pytest.raises(ValueError, match="at least 2"):
+        label_permutation_null(positions, responses, np.r_[np.zeros(99), 1])

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from tdsnn_core.analysis import (
+from tdsnn_core.analysis.tuning import (
     grating_tuning,
+    orientation_diversity,
     orientation_selectivity_index,
     preferred_orientation,
     top_fraction_mask,
@@ -82,3 +83,25 @@ def test_malformed_responses_raise():
         grating_tuning(np.ones((16, 4, 3)), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)
     with pytest.raises(ValueError, match="one orientation per row"):
         grating_tuning(np.ones((8, 4, 4, 3)), ORIENTATIONS_DEG, SPATIAL_FREQUENCIES)
+
+
+def test_orientation_diversity_bins_and_circular_variance():
+    diversity = orientation_diversity(np.array([0.0, 179.0, 11.0, 12.0, 90.0, 101.0, 150.0, 170.0]))
+    np.testing.assert_allclose(diversity.bin_centres_deg, 22.5 * np.arange(8))
+    # bins are centred on multiples of 22.5 degrees and wrap: 179 and 170 join 0 and 11
+    np.testing.assert_array_equal(diversity.counts, [4, 1, 0, 0, 2, 0, 0, 1])
+    np.testing.assert_allclose(diversity.fractions, diversity.counts / 8)
+    assert diversity.occupied_bins() == 4
+    assert diversity.occupied_bins(min_fraction=0.2) == 2
+
+    assert orientation_diversity(np.full(10, 33.0)).circular_variance == pytest.approx(0.0)
+    orthogonal = orientation_diversity(np.repeat([0.0, 90.0], 50))  # only the histogram shows it
+    assert orthogonal.circular_variance == pytest.approx(1.0)
+    assert orthogonal.occupied_bins() == 2
+    even = orientation_diversity(np.arange(0, 180, 22.5))
+    assert even.circular_variance == pytest.approx(1.0) and even.occupied_bins() == 8
+    # doubled angles 20, 80, 140: mean vector exp(80i) (1 + 2 cos 60) / 3, length 2 / 3
+    spread = orientation_diversity(np.array([10.0, 40.0, 70.0]))
+    assert spread.circular_variance == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="non-empty"):
+        orientation_diversity(np.zeros(0))

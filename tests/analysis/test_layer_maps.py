@@ -33,10 +33,30 @@ def test_orientation_map_of_a_smooth_sheet_vs_shuffled():
     assert np.median(circular_error[smooth.analysed]) < 1.0
     assert smooth.smoothness.score > 0.8
     assert smooth.pinwheels.count == 0  # a linear map has no singularity
+    null = smooth.smoothness_null
+    assert null.score.observed == pytest.approx(smooth.smoothness.score)
+    assert null.score.null.shape == (200,) and null.score.percentile == 100.0
+    # 10 degrees per mm over 36.75 mm covers every orientation about twice
+    assert smooth.diversity.occupied_bins() == 8
+    assert smooth.diversity.counts.sum() == smooth.analysed.sum()
+    assert smooth.diversity.circular_variance > 0.9
+    sheet_curve = smooth.sheet_curve
+    assert sheet_curve.bin_edges[-1] > 40.0  # spans the sheet, not TDANN's 3.3 mm window
+    # first bin [0, h]: 10 deg/mm * (2 / pi) * E[distance] = 10 * (2 / pi) * (2 / 3) h; the
+    # map wraps every 18 mm, so over 10-36 mm pairs differ by 45 degrees on average (the
+    # curve oscillates around it)
+    first_bin_expected = 10.0 * 2 / np.pi * 2 / 3 * sheet_curve.bin_edges[1]
+    assert sheet_curve.mean_curve[0] == pytest.approx(first_bin_expected, rel=0.1)
+    far = (sheet_curve.bin_centres > 10) & (sheet_curve.bin_centres < SHEET_MM)
+    assert sheet_curve.mean_curve[far].mean() == pytest.approx(45.0, abs=3.0)
+    assert len(smooth.pinwheel_null.counts) == 20
+
     shuffled = orientation_map(
         positions, rates[:, rng.permutation(4000)], gratings, sheet_edge_mm=SHEET_MM, n_samples=3
     )
     assert shuffled.smoothness.score < 0.2
+    low, high = shuffled.smoothness_null.score.interval
+    assert low < shuffled.smoothness.score < high
 
 
 def test_orientation_map_of_a_silent_layer_is_a_clear_error():
@@ -71,6 +91,17 @@ def test_planted_face_patch_is_found_in_place(planted):
     assert maps.overlaps["faces-bodies"] < 0  # bodies look unselective where faces win
     assert set(maps.overlaps) == {"faces-bodies", "faces-places", "bodies-places"}
     assert maps.smoothness["faces"].score > 0.5
+    assert set(maps.overlap_null) == set(maps.overlaps)
+    for pair, overlap in maps.overlap_null.items():
+        assert overlap.observed == pytest.approx(maps.overlaps[pair])
+        assert overlap.null.shape == (100,)
+        assert overlap.mean == pytest.approx(-0.5, abs=0.15)  # -1 / (C - 1), by construction
+    # the planted patch makes the two other categories' maps alike (both low inside it):
+    # a one-vs-rest effect against a null without any category structure
+    assert maps.overlap_null["bodies-places"].p_two_sided == pytest.approx(1 / 101)
+    assert maps.patch_null["faces"].observed == 1 and maps.patch_null["faces"].interval[1] == 0
+    assert maps.patch_null["faces"].p_greater == pytest.approx(1 / 101)
+    assert maps.patch_null["bodies"].observed == 0
 
 
 def test_category_map_edge_cases(planted):
@@ -91,4 +122,6 @@ def test_identical_responses_give_flat_maps_without_overlap(planted):
     maps = category_maps(positions, same, labels, ("faces", "bodies", "places"), n_samples=1)
     assert all(np.all(t == 0) for t in maps.t_values.values())
     assert set(maps.overlaps.values()) == {None}
+    assert set(maps.overlap_null.values()) == {None}
     assert all(p.count == 0 for p in maps.patches.values())
+    assert all(n.null.max() == 0 for n in maps.patch_null.values())

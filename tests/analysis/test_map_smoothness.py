@@ -3,12 +3,15 @@
 import numpy as np
 import pytest
 
-from tdsnn_core.analysis import (
+from tdsnn_core.analysis.smoothness import (
     category_distance_bin_edges,
     map_smoothness,
+    sheet_distance_bin_edges,
+    smoothness_null,
     smoothness_score,
     v1_distance_bin_edges,
 )
+from tdsnn_core.analysis.tuning import orientation_diversity
 
 SHEET_EDGE_MM = 36.75
 SLOPE_DEG_PER_MM = 5.0
@@ -90,3 +93,126 @@ def test_edge_cases_raise_clear_errors():
     far_apart = np.array([[0.0, 0.0], [30.0, 0.0]])
     with pytest.raises(ValueError, match="first distance bin"):
         map_smoothness(far_apart, np.zeros(2), v1_distance_bin_edges())
+
+
+def band_limited_orientations(positions: np.ndarray, wavelength_mm: float, seed: int = 0):
+    """Orientations (deg) of a random band-limited map: theta = arg(sum of 30 plane waves of
+    one wavelength) / 2, uniform over [0, 180) and independent beyond a few wavelengths."""
+    rng = np.random.default_rng(seed)
+    directions = rng.uniform(0, 2 * np.pi, 30)
+    k = 2 * np.pi / wavelength_mm * np.column_stack([np.cos(directions), np.sin(directions)])
+    z = np.exp(1j * (positions @ k.T + rng.uniform(0, 2 * np.pi, 30))).sum(axis=1)
+    return np.rad2deg(np.angle(z) / 2) % 180.0
+
+
+def two_orientation_map(positions: np.ndarray, seed: int = 0):
+    """Smooth domains of 90 degrees (the top quarter of a band-limited random field) in a
+    sea of 0 degrees: no orientation map, yet smooth within a 3.3 mm window."""
+    rng = np.random.default_rng(seed)
+    directions = rng.uniform(0, 2 * np.pi, 30)
+    k = 2 * np.pi / 8.0 * np.column_stack([np.cos(directions), np.sin(directions)])
+    field = np.cos(positions @ k.T + rng.uniform(0, 2 * np.pi, 30)).sum(axis=1)
+    return np.where(field > np.quantile(field, 0.75), 90.0, 0.0)
+
+
+@pytest.fixture(scope="module")
+def sheet_positions():
+    return np.random.default_rng(3).uniform(0, SHEET_EDGE_MM, (3000, 2))
+
+
+def test_null_observed_score_is_the_map_smoothness_score(linear_map):
+    positions, orientations = linear_map
+    edges = v1_distance_bin_edges()
+    null = smoothness_null(positions, orientations, edges, n_shuffles=10, n_samples=3, seed=4)
+    smooth = map_smoothness(positions, orientations, edges, n_samples=3, seed=4)
+    assert null.score.observed == pytest.approx(smooth.score, abs=1e-12)
+    assert null.score.null.shape == (10,)
+
+
+def test_smooth_map_sits_far_above_its_null(linear_map):
+    null = smoothness_null(*linear_map, v1_distance_bin_edges())
+    assert null.score.null.shape == (200,)
+    assert null.score.percentile == 100.0
+    assert null.score.p_greater == pytest.approx(1 / 201)
+    assert null.score.z > 20
+    assert abs(null.score.mean) < 0.05  # shuffled maps are salt-and-pepper
+    np.testing.assert_allclose(null.mean_curve, 45.0, atol=1.0)  # uniform orientations
+
+
+def test_random_map_sits_inside_its_null(sheet_positions):
+    random = np.random.default_rng(5).uniform(0, 180, len(sheet_positions))
+    null = smoothness_null(sheet_positions, random, v1_distance_bin_edges())
+    low, high = null.score.interval
+    assert low < null.score.observed < high
+    assert 2.5 < null.score.percentile < 97.5
+
+
+def test_null_p_values_are_calibrated_on_random_maps():
+    """Under the null hypothesis (random maps), p <= 0.1 in about 10 % of maps."""
+    rng = np.random.default_rng(6)
+    p_values = []
+    for _ in range(60):
+        positions = rng.uniform(0, 12, (400, 2))
+        null = smoothness_null(
+            positions, rng.uniform(0, 180, 400), v1_distance_bin_edges(), n_shuffles=50
+        )
+        p_values.append(null.score.p_greater)
+    assert 1 <= np.sum(np.array(p_values) <= 0.1) <= 13
+
+
+def test_null_matches_explicitly_shuffled_maps(sheet_positions):
+    """Slow reference: map_smoothness of 100 explicitly permuted maps (all units, one sample)
+    has the same score distribution as the null's shuffles."""
+    positions = sheet_positions[:1000]
+    preferences = band_limited_orientations(positions, 6.0)
+    edges = v1_distance_bin_edges()
+    rng = np.random.default_rng(7)
+    explicit = np.array(
+        [
+            map_smoothness(positions, rng.permutation(preferences), edges, n_samples=1).score
+            for _ in range(100)
+        ]
+    )
+    null = smoothness_null(positions, preferences, edges, n_shuffles=400, n_samples=1).score
+    standard_error = np.hypot(explicit.std() / 10, null.std / 20)
+    assert abs(null.mean - explicit.mean()) < 4 * standard_error
+    assert null.std == pytest.approx(explicit.std(), rel=0.3)
+
+
+def test_two_orientation_map_is_smooth_but_no_orientation_map(sheet_positions):
+    two = two_orientation_map(sheet_positions)
+    genuine = band_limited_orientations(sheet_positions, 6.0)
+    window = v1_distance_bin_edges()
+    whole_sheet = sheet_distance_bin_edges(sheet_positions)
+
+    null = smoothness_null(sheet_positions, two, window)
+    assert null.score.observed > 0.5 and null.score.percentile == 100.0  # "smooth" ...
+    diversity = orientation_diversity(two)
+    assert diversity.occupied_bins() == 2  # ... with two orientations
+    np.testing.assert_allclose(diversity.fractions[[0, 4]], [0.75, 0.25], atol=1e-3)
+    assert diversity.circular_variance == pytest.approx(0.5, abs=1e-3)  # 1 - |0.75 - 0.25|
+
+    # far pairs are independent: chance for a 3:1 mix of 0 and 90 degrees is
+    # 90 * 2 * 0.75 * 0.25 = 33.75 degrees, not the 45 of a genuine orientation map
+    centres = (whole_sheet[:-1] + whole_sheet[1:]) / 2
+    far = (centres > 15.0) & (centres < SHEET_EDGE_MM)  # bins with many pairs
+    two_curve = map_smoothness(sheet_positions, two, whole_sheet).mean_curve
+    genuine_curve = map_smoothness(sheet_positions, genuine, whole_sheet).mean_curve
+    np.testing.assert_allclose(two_curve[far], 33.75, atol=4.0)
+    np.testing.assert_allclose(genuine_curve[far], 45.0, atol=4.0)
+    np.testing.assert_allclose(null.mean_curve, 33.75, atol=1.0)
+    assert orientation_diversity(genuine).occupied_bins() == 8
+
+
+def test_sheet_bins_span_the_bounding_box_diagonal():
+    positions = np.array([[1.0, 2.0], [4.0, 6.0], [2.0, 3.0]])
+    edges = sheet_distance_bin_edges(positions, n_bins=5)
+    np.testing.assert_allclose(edges, np.linspace(0, 5.0, 6))
+
+
+def test_null_needs_pairs_in_the_first_bin_and_a_shuffle():
+    far_apart = np.array([[0.0, 0.0], [30.0, 0.0]])
+    with pytest.raises(ValueError, match="first distance bin"):
+        smoothness_null(far_apart, np.zeros(2), v1_distance_bin_edges())
+    with pytest.raises(ValueError, match="n_shuffles"):
+        smoothness_null(far_apart, np.zeros(2), v1_distance_bin_edges(), n_shuffles=0)

@@ -1,4 +1,7 @@
-"""Perturbations: identities at strength 0, budgets respected, gradients through spikes."""
+"""Perturbations: identities at strength 0, budgets respected, gradients through spikes;
+per-image correctness for paired model-vs-model intervals."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -6,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from analysis_models import patch_images
 
-from tdsnn_core.analysis.robustness import (
+from tdsnn_core.checkpoints import load_checkpoint
+from tdsnn_core.experiments.robustness import (
     fgsm,
     gaussian_noise,
     perturbed_accuracy,
@@ -14,7 +18,6 @@ from tdsnn_core.analysis.robustness import (
     pixel_masking,
     robustness_curves,
 )
-from tdsnn_core.checkpoints import load_checkpoint
 
 
 def generator() -> torch.Generator:
@@ -77,8 +80,31 @@ def test_curves_on_a_perfect_network(patchnet):
     curves = robustness_curves(
         patchnet, images, labels, {"gaussian_noise": (0.0,), "pixel_masking": (0.0, 1.0)}
     )
-    assert curves["gaussian_noise"] == [(0.0, 100.0)]
+    assert list(curves["gaussian_noise"]) == [(0.0, 100.0)]
     # everything masked: all logits 0, argmax reads class 0 for every image
-    assert curves["pixel_masking"] == [(0.0, 100.0), (1.0, 100.0 / 3)]
+    masked = curves["pixel_masking"]
+    np.testing.assert_allclose(list(masked), [(0.0, 100.0), (1.0, 100.0 / 3)])
+    np.testing.assert_allclose(masked.accuracy, [100.0, 100.0 / 3])
+    np.testing.assert_array_equal(masked.correct, [np.ones(len(labels)), labels == 0])
     with pytest.raises(ValueError, match="unknown perturbation"):
         perturbed_accuracy(patchnet, images, np.asarray(labels), "blur", 1.0)
+
+
+def test_model_differences_are_paired_bootstraps_over_images(patchnet):
+    images, labels = patch_images(per_class=30)
+    strengths = {"pixel_masking": (0.0, 1.0)}
+    intact = robustness_curves(patchnet, images, labels, strengths)["pixel_masking"]
+    worse = copy.deepcopy(patchnet)
+    with torch.no_grad():
+        worse.fc.weight[1] = 0.0  # class 1's logit stays 0: its images read as class 0
+    lossy = robustness_curves(worse, images, labels, strengths)["pixel_masking"]
+    clean, masked = intact.difference(lossy)
+    # 30 of 90 images differ by 100 points: 33.3 points, SE sqrt(p (1 - p) / n)
+    assert clean.estimate == pytest.approx(100 / 3) and clean.excludes_zero
+    half_width = 100 * 1.96 * np.sqrt((1 / 3) * (2 / 3) / len(labels))
+    assert (clean.high - clean.low) / 2 == pytest.approx(half_width, rel=0.15)
+    assert clean.low < 100 / 3 < clean.high
+    assert (masked.estimate, masked.low, masked.high) == (0.0, 0.0, 0.0)  # both read class 0
+    assert not masked.excludes_zero
+    with pytest.raises(ValueError, match="same strengths"):
+        intact.difference(robustness_curves(patchnet, images, labels, {"fgsm": (0.0,)})["fgsm"])

@@ -6,7 +6,13 @@ import torch
 from PIL import Image
 
 from tdsnn_core.analysis import grating_tuning
-from tdsnn_core.analysis.probes import default_probe_set, load_probe_folder, to_model_input
+from tdsnn_core.analysis.probes import (
+    DEFAULT_PER_CATEGORY,
+    ProbeSet,
+    default_probe_set,
+    load_probe_folder,
+    to_model_input,
+)
 from tdsnn_core.analysis.stimuli import grating_set
 
 
@@ -61,6 +67,41 @@ def test_default_probe_set_has_the_floc_categories(tmp_path):
     assert "bodies" not in without_fashion.categories
     with pytest.raises(ValueError, match="per_category"):
         default_probe_set(28, 1, per_category=1)
+
+
+def test_default_probes_give_a_scored_half_of_100_per_category_without_shared_sources():
+    probes = default_probe_set(28, 1)
+    assert probes.counts() == dict.fromkeys(probes.categories, DEFAULT_PER_CATEGORY)
+    fit, score = probes.halves()
+    assert not set(probes.sources[fit]) & set(probes.sources[score])
+    assert np.all(np.bincount(probes.labels[score]) >= 100)  # 1 image = at most 1 point
+    # only the 100 LFW faces need variants: each face is its source's original or a variant
+    faces = np.flatnonzero(probes.labels == 0)
+    assert len(np.unique(probes.sources[faces])) == 100
+    assert len(np.unique(probes.sources)) == len(probes.labels) - (DEFAULT_PER_CATEGORY - 100)
+    originals = faces[:100]  # the real crops come first, each its own source
+    assert len(np.unique(probes.sources[originals])) == 100
+    for variant in faces[100:110]:
+        source = originals[probes.sources[originals] == probes.sources[variant]][0]
+        own = (probes.images[variant] - probes.images[source]).abs().mean()
+        flipped = (probes.images[variant] - probes.images[source].flip(-1)).abs().mean()
+        others = originals[originals != source]
+        nearest_other = (probes.images[others] - probes.images[variant]).abs().mean((1, 2, 3))
+        assert 0 < min(own, flipped) < nearest_other.min()  # a variant, nearest its source
+    assert probes.images.min() >= 0 and probes.images.max() <= 1
+
+
+def test_halves_keep_variants_together_and_alternate_sources():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    sources = np.array([7, 7, 3, 3, 5, 8, 5, 9, 9])
+    fit, score = ProbeSet(torch.zeros(9, 1, 2, 2), labels, ("a", "b"), sources=sources).halves()
+    np.testing.assert_array_equal(fit, [1, 1, 0, 0, 1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(score, ~fit)
+    default = ProbeSet(torch.zeros(4, 1, 2, 2), np.array([0, 0, 1, 1]), ("a", "b"))
+    np.testing.assert_array_equal(default.sources, np.arange(4))
+    np.testing.assert_array_equal(default.halves()[0], [1, 0, 1, 0])
+    with pytest.raises(ValueError, match="source id per image"):
+        ProbeSet(torch.zeros(4, 1, 2, 2), np.array([0, 0, 1, 1]), ("a", "b"), sources=[0])
 
 
 def test_probe_folder_layout(tmp_path):

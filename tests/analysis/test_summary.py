@@ -2,30 +2,62 @@
 
 import pytest
 
-from tdsnn_core.analysis.summary import lesion_deficits, summary_markdown, summary_rows
+from tdsnn_core.reports.summary import (
+    differences_markdown,
+    lesion_deficits,
+    summary_markdown,
+    summary_rows,
+)
+
+
+def lesion(category: str, deficit: float, control: float, specific: bool) -> dict:
+    return {
+        "deficit": {category: deficit},
+        "control_deficit": {category: control},
+        "deficit_interval": {category: [deficit - 5, deficit + 5]},
+        "control_interval": {category: [control - 3, control + 3]},
+        "specific": {category: specific},
+    }
+
+
+def null(observed: float, mean: float, low: float, high: float, pct: float) -> dict:
+    return {"observed": observed, "null_mean": mean, "null_interval": [low, high],
+            "percentile": pct, "p_greater": 0.01}  # fmt: skip
 
 
 def metrics(smoothness: float, top1: float) -> dict:
-    lesion = {
-        "faces": {
-            "before": {"faces": 90.0, "bodies": 80.0},
-            "after": {"faces": 50.0, "bodies": 79.0},
-            "control_after": {"faces": 88.0, "bodies": 80.0},
-        },
-        "bodies": {
-            "before": {"faces": 90.0, "bodies": 80.0},
-            "after": {"faces": 90.0, "bodies": 60.0},
-            "control_after": {"faces": 90.0, "bodies": 76.0},
-        },
-    }
     return {
         "model": {"timesteps": 4, "test_top1": top1},
-        "orientation": {"smoothness": smoothness, "pinwheel_density": 3.0},
+        "orientation": {
+            "smoothness_null": null(smoothness, 0.05, 0.0, 0.2, 100.0),
+            "diversity": {
+                "fractions": [0.5, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.2],
+                "occupied_bins": 3,
+                "circular_variance": 0.9,
+            },
+            "pinwheels": {
+                "resolvable": False,
+                "reason": "Lambda under 3 unit spacings",
+                "null_resolvable_fraction": 0.0,
+                "null_densities": [],
+            },
+        },
         "categories": {
             "per_category": {"faces": {"n_patches": 2}, "bodies": {"n_patches": 1}},
-            "overlap": {"faces-bodies": 0.5},
+            "overlap_null": {"faces-bodies": null(-0.5, -0.4, -0.6, -0.2, 30.0)},
         },
-        "lesions": {"centred_on": lesion},
+        "lesions": {
+            "centred_on": {
+                "faces": lesion("faces", 40.0, 2.0, True),
+                "bodies": lesion("bodies", 20.0, 4.0, True),
+            }
+        },
+        "synchrony": {
+            "pairs": [0, 10, 10],
+            "mean_r_ccg": [None, 0.6, 0.45],
+            "shift_predictor_r_ccg": [None, 0.41, 0.41],
+            "excess_r_ccg": [None, 0.19, 0.04],
+        },
         "temporal": {
             "timesteps": [1, 4],
             "accuracy": [50.0, 80.0],
@@ -35,21 +67,35 @@ def metrics(smoothness: float, top1: float) -> dict:
     }
 
 
-def test_lesion_deficits_average_targeted_and_control_losses():
+def test_lesion_deficits_average_targeted_and_control_losses_in_points():
     # faces: 40 lost vs 2 in the control; bodies: 20 vs 4
     assert lesion_deficits(metrics(0.5, 80.0)) == pytest.approx((30.0, 3.0))
     assert lesion_deficits({}) is None
 
 
-def test_summary_has_one_column_per_model_and_marks_missing_parts():
+def test_summary_puts_every_statistic_beside_its_null_or_interval():
     models = {"stc": metrics(0.75, 86.0), "none": {"model": {"timesteps": 4}}}
     rows = {row[0]: row[1:] for row in summary_rows(models)}
-    assert rows["V1 smoothness"] == ["0.75", "n/a"]
     assert rows["top-1, full test set (%)"] == ["86.00", "n/a"]
-    assert rows["IT patches per category"] == ["faces 2, bodies 1", "n/a"]
-    assert rows["face-body t-map correlation"][0] == "0.50"
-    assert rows["lesion: targeted-category accuracy lost vs random control (points)"][0] == (
-        "30.0 vs 3.0"
+    assert rows["V1 smoothness vs shuffled preferences"] == [
+        "0.75 (null 0.05 [0.00, 0.20], pct 100)",
+        "n/a",
+    ]
+    assert rows["V1 orientation diversity (22.5-degree bins)"][0] == (
+        "3/8 bins >= 5 %, largest 50 %, circ. var. 0.90"
+    )
+    assert rows["pinwheel density per Lambda² (pi = 3.14)"][0].startswith(
+        "not resolvable: Lambda under 3 unit spacings"
+    )
+    assert rows["face-body t-map correlation vs label permutations"][0] == (
+        "-0.50 (null -0.40 [-0.60, -0.20], pct 30)"
+    )
+    assert rows["lesion deficit, points [95 %] vs random controls [95 %]"][0] == (
+        "faces 40.0 [35.0, 45.0] vs 2.0 [-1.0, 5.0] specific; "
+        "bodies 20.0 [15.0, 25.0] vs 4.0 [1.0, 7.0] specific"
+    )
+    assert rows["V1 synchrony r_CCG, nearest bin"][0] == (
+        "raw 0.60, shift predictor 0.41, excess 0.19 (farthest bin: excess 0.04)"
     )
     assert rows["mean spike-train entropy at the model's T (bits)"][0] == "1.50"
     assert rows["accuracy vs inference T (%)"][0] == "T1 50.0, T4 80.0"
@@ -57,3 +103,14 @@ def test_summary_has_one_column_per_model_and_marks_missing_parts():
     table = summary_markdown(models).splitlines()
     assert table[0] == "| metric | stc | none |"
     assert len(table) == 2 + len(rows)
+
+
+def test_differences_table_marks_only_intervals_that_exclude_zero():
+    rows = [
+        {"measure": "a", "difference": 2.0, "low": 0.5, "high": 3.5, "excludes_zero": True},
+        {"measure": "b", "difference": 1.0, "low": -0.5, "high": 2.5, "excludes_zero": False},
+    ]
+    text = differences_markdown("none", {"stc": rows, "empty": []})
+    assert "### stc minus none" in text and "empty" not in text
+    assert "| a | +2.00 | [+0.50, +3.50] | yes |" in text
+    assert "| b | +1.00 | [-0.50, +2.50] | no |" in text

@@ -6,9 +6,14 @@ import pytest
 import torch
 from analysis_models import N_CLASSES, patch_images, patch_sheet
 
-from tdsnn_core.analysis.temporal import (
+from tdsnn_core.experiments.temporal import (
     fisher_information,
+    mean_word_entropy,
+    raw_and_shifted_r_ccg,
+    resampled_word_entropy,
+    spike_words,
     spiking_statistics,
+    synchrony_curve,
     synchrony_vs_distance,
     timestep_sweep,
     word_entropy,
@@ -33,8 +38,47 @@ def test_rates_entropy_and_accuracy_per_timestep(patchnet):
     one_of_three = -(1 / 3 * np.log2(1 / 3) + 2 / 3 * np.log2(2 / 3))  # 0.918 bits
     for s in stats:
         assert s.accuracy == 100.0
+        np.testing.assert_array_equal(s.correct, np.ones(len(labels), bool))
         np.testing.assert_allclose(s.rate_per_step["it"], np.full(s.timesteps, 1 / N_CLASSES))
         assert s.entropy_bits["it"] == pytest.approx(one_of_three)
+        # each unit sends the all-ones word on its class's 4 images and 0 on the others
+        all_ones = 2**s.timesteps - 1
+        np.testing.assert_array_equal(s.words["it"][:, 0], np.repeat([all_ones, 0, 0], 4))
+        only_class_0 = np.arange(4)  # a resample of class-0 images: every word the same
+        assert resampled_word_entropy(s.words["it"], only_class_0[None]).tolist() == [0.0]
+
+
+def test_per_image_correctness_follows_the_labels(patchnet):
+    images, labels = patch_images()
+    wrong = labels.copy()
+    wrong[[0, 5, 9]] = (wrong[[0, 5, 9]] + 1) % N_CLASSES
+    stats = spiking_statistics(patchnet, images, wrong)
+    np.testing.assert_array_equal(np.flatnonzero(~stats.correct), [0, 5, 9])
+    assert stats.accuracy == pytest.approx(100 * 9 / 12)
+
+
+def test_spike_words_and_resampled_entropy():
+    spikes = np.zeros((3, 4, 2), dtype=np.uint8)
+    spikes[0, 1, 0] = spikes[2, 1, 0] = 1  # unit 0, image 1: bits 0 and 2 -> word 5
+    spikes[1, 3, 0] = 1  # unit 0, image 3: word 2
+    words = spike_words(spikes)
+    assert words.dtype == np.uint8
+    np.testing.assert_array_equal(words[:, 0], [0, 5, 0, 2])
+    assert spike_words(np.zeros((9, 1, 1))).dtype == np.uint16
+    # images 0, 0, 1, 3: unit 0 sends words 0, 0, 5, 2 -> p = (1/2, 1/4, 1/4): 1.5 bits;
+    # images 1, 1, 3, 3: words 5, 5, 2, 2 -> 1 bit; unit 1 is silent (0 bits)
+    draws = np.array([[0, 0, 1, 3], [1, 1, 3, 3], [0, 2, 0, 2]])
+    np.testing.assert_allclose(resampled_word_entropy(words, draws), [0.75, 0.5, 0.0])
+    assert mean_word_entropy(words) == pytest.approx(word_entropy(spikes).mean())
+
+
+def test_resampled_entropy_matches_entropy_of_the_resampled_spikes():
+    """Slow reference: word_entropy of the spikes of each resample, image by image."""
+    rng = np.random.default_rng(4)
+    spikes = (rng.random((5, 40, 30)) < 0.3).astype(np.uint8)
+    draws = rng.integers(0, 40, (6, 40))
+    expected = [word_entropy(spikes[:, draw]).mean() for draw in draws]
+    np.testing.assert_allclose(resampled_word_entropy(spike_words(spikes), draws), expected)
 
 
 def test_unlabelled_statistics_have_no_accuracy(patchnet):
@@ -51,11 +95,108 @@ def test_synchrony_is_one_within_a_patch_and_zero_across(patchnet):
     # (9 to 21 mm apart) never co-fire; no pair is 25 mm or more apart
     np.testing.assert_allclose(curve.mean_r, [1.0, 0, 0, 0, 0, np.nan], atol=1e-5)
     np.testing.assert_array_equal(curve.pair_counts, [3, 2, 6, 1, 3, 0])
+    # images come in class order, 4 per class: the partner's next image is of the same class
+    # for 3 of the 4 images (r 3/4); two units of classes k and k+1 (mod 3) co-fire only
+    # across a class boundary, in one of the two directions (r (1/4 + 0) / 2)
+    np.testing.assert_allclose(curve.shift_r, [0.75, 1 / 8, 1 / 8, 1 / 8, 1 / 8, np.nan], atol=1e-5)
+    np.testing.assert_allclose(curve.excess_r, curve.mean_r - curve.shift_r)
 
 
 def test_synchrony_of_a_silent_layer_is_a_clear_error(patchnet):
     with pytest.raises(ValueError, match="synchrony needs at least 2"):
         synchrony_vs_distance(patchnet, torch.zeros(3, 1, 2, 2), patch_sheet())
+
+
+def reference_r_ccg(a: np.ndarray, b: np.ndarray, window: int) -> float:
+    """CCG of spike trains a, b [T, n_images] summed over lags -W..W, each lag's products
+    averaged over the images and the T - |lag| valid steps (a slow loop)."""
+    steps = len(a)
+    total = 0.0
+    for lag in range(-window, window + 1):
+        pairs = [(t, t + lag) for t in range(steps) if 0 <= t + lag < steps]
+        total += np.mean([a[t] * b[u] for t, u in pairs])
+    return total
+
+
+def test_shift_predictor_matches_a_slow_reference():
+    rng = np.random.default_rng(0)
+    spikes = (rng.random((5, 6, 4)) < rng.uniform(0.1, 0.7, 4)).astype(np.uint8)
+    raw, shifted = raw_and_shifted_r_ccg(spikes, window=2)
+    following = np.roll(spikes, -1, axis=1)  # the partner on the next image (mod n)
+    for i in range(4):
+        for j in range(4):
+            if i == j:
+                continue
+            norm = np.sqrt(
+                reference_r_ccg(spikes[..., i], spikes[..., i], 2)
+                * reference_r_ccg(spikes[..., j], spikes[..., j], 2)
+            )
+            expected_shift = (
+                reference_r_ccg(spikes[..., i], following[..., j], 2)
+                + reference_r_ccg(spikes[..., j], following[..., i], 2)
+            ) / 2
+            assert raw[i, j] == pytest.approx(
+                reference_r_ccg(spikes[..., i], spikes[..., j], 2) / norm
+            )
+            assert shifted[i, j] == pytest.approx(expected_shift / norm)
+    assert np.all(np.diag(raw) == 0) and np.all(np.diag(shifted) == 0)
+    with pytest.raises(ValueError, match="at least 2 images"):
+        raw_and_shifted_r_ccg(spikes[:, :1], window=1)
+
+
+LINE_MM = 20.0
+
+
+def line_positions(n_units: int) -> np.ndarray:
+    return np.column_stack([np.linspace(0, LINE_MM, n_units), np.zeros(n_units)])
+
+
+def test_rates_shared_in_time_without_timing_leave_no_excess():
+    """Independent spikes whose rate depends on the unit and the step (an onset transient
+    shared by every image): raw r_CCG is high, all of it explained by the shift predictor."""
+    rng = np.random.default_rng(1)
+    n_units, n_images = 30, 600
+    rate = np.array([0.9, 0.5, 0.3, 0.2])[:, None, None] * rng.uniform(0.6, 1.0, n_units)
+    spikes = (rng.random((4, n_images, n_units)) < rate).astype(np.uint8)
+    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6))
+    assert np.all(curve.mean_r > 0.5)
+    np.testing.assert_allclose(curve.excess_r, 0.0, atol=0.01)
+
+
+def test_rates_covarying_across_images_stay_in_the_excess():
+    """The predictor pairs different images, so rates that covary over images (every unit
+    fires at p_b on image b, no timing) remain: expected excess for lags -1..1, T = 4:
+    3 (mean p^2 - mean p_b p_b+1) / (mean p + 2 mean p^2)."""
+    rng = np.random.default_rng(2)
+    n_units, n_images = 30, 600
+    p = rng.uniform(0.05, 0.6, n_images)
+    spikes = (rng.random((4, n_images, n_units)) < p[:, None]).astype(np.uint8)
+    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6))
+    p_next = np.roll(p, -1)
+    expected = 3 * (np.mean(p**2) - np.mean(p * p_next)) / (p.mean() + 2 * np.mean(p**2))
+    assert expected > 0.05
+    np.testing.assert_allclose(curve.excess_r, expected, atol=0.01)
+
+
+def test_planted_synchrony_of_neighbours_decays_with_distance():
+    """At each step of each image, Poisson events (mean 1.2, uniform over the line and its
+    1.5 mm margins) make every unit within 1.5 mm fire together, plus sparse background:
+    pairs closer than 3 mm share events at the same step; farther pairs see disjoint,
+    hence independent, stretches of the Poisson process."""
+    rng = np.random.default_rng(3)
+    n_units, n_images, steps = 41, 300, 8
+    x = np.linspace(0, LINE_MM, n_units)
+    counts = rng.poisson(1.2, (steps, n_images))
+    centres = rng.uniform(-1.5, LINE_MM + 1.5, (steps, n_images, counts.max()))
+    real = np.arange(counts.max()) < counts[..., None]
+    near = np.abs(x - centres[..., None]) < 1.5  # [steps, images, events, units]
+    spikes = (near & real[..., None]).any(axis=2) | (rng.random((steps, n_images, n_units)) < 0.02)
+    curve = synchrony_curve(spikes.astype(np.uint8), line_positions(n_units), np.arange(0, 11.0))
+    excess = curve.excess_r
+    assert excess[0] > 0.3
+    assert np.all(np.diff(excess[:4]) < 0)  # falls with distance ...
+    np.testing.assert_allclose(excess[4:], 0.0, atol=0.02)  # ... to none beyond 3 mm
+    assert np.ptp(curve.shift_r) < 0.03  # the predictor only sees the (uniform) rates
 
 
 def test_fisher_information_matches_the_analytic_readout_gradient(patchnet):

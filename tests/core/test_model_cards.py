@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tdsnn_core.analysis.report import area_layer, layer_orientation_map
 from tdsnn_core.cards import CardError, build_card, check_card, read_card, write_card
 from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
+from tdsnn_core.experiments import area_layer, layer_orientation_map
 from tdsnn_core.training import train
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

@@ -1,0 +1,85 @@
+"""Maps of one model layer from its recorded responses: the layer an area stands for, the
+labelled test images of a checkpoint, and the V1 orientation map to gratings. The service,
+the model cards, the sweep and the analysis pipeline all take these recipes from here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from tdsnn_core.analysis.maps import OrientationMap, orientation_map
+from tdsnn_core.analysis.stimuli import grating_set
+from tdsnn_core.checkpoints import Checkpoint
+from tdsnn_core.experiments.settings import AnalysisSettings
+from tdsnn_core.models import TopographicSNN
+from tdsnn_core.recording import record_rates
+from tdsnn_core.sheets.sheet import CorticalSheet
+
+
+def labelled_images(
+    ckpt: Checkpoint, settings: AnalysisSettings
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The first ``settings.subset`` test images of the checkpoint's (or the chosen) data."""
+    from tdsnn_core.data import build_dataset
+
+    data_cfg = ckpt.meta.get("train_config", {}).get("data", {})
+    kind = settings.data or data_cfg.get("kind", "fashion_mnist")
+    root = (
+        settings.root
+        if settings.root is not None
+        else (data_cfg.get("root") if not settings.data else None)
+    )
+    spec = ckpt.model.config
+    dataset = build_dataset(
+        kind,
+        root,
+        "test",
+        input_size=spec["input_size"],
+        channels=spec["in_channels"],
+        num_classes=spec["num_classes"],
+        subset=settings.subset,
+    )
+    images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)
+    return torch.stack(images), np.array(labels)
+
+
+def area_layer(sheets: Mapping[str, CorticalSheet], area: str, last: bool = False) -> str:
+    """The first (or ``last``) layer of ``area``; any layer if none is in that area."""
+    names = [name for name, sheet in sheets.items() if sheet.area == area] or list(sheets)
+    return names[-1] if last else names[0]
+
+
+def default_layer(ckpt: Checkpoint, chosen: str | None, area: str, last: bool) -> str:
+    """``chosen`` if it has a sheet, else :func:`area_layer`."""
+    if chosen is None:
+        return area_layer(ckpt.sheets, area, last)
+    if chosen not in ckpt.sheets:
+        raise ValueError(f"layer {chosen!r} has no cortical sheet; known: {list(ckpt.sheets)}")
+    return chosen
+
+
+def layer_orientation_map(
+    model: TopographicSNN, sheet: CorticalSheet, settings: AnalysisSettings | None = None
+) -> OrientationMap:
+    """Orientation map of one sheet's layer, from its rates to drifting-phase gratings sized
+    to the model's input."""
+    settings = settings or AnalysisSettings()
+    spec = model.config
+    gratings = grating_set(
+        spec["input_size"],
+        spec["in_channels"],
+        n_orientations=settings.n_orientations,
+        phases_deg=settings.phases_deg,
+    )
+    layer = sheet.layer
+    rates = record_rates(model.eval(), gratings.images, [layer], settings.batch_size)[layer]
+    return orientation_map(
+        sheet.positions,
+        rates,
+        gratings,
+        sheet_edge_mm=sheet.size_mm,
+        n_samples=settings.smoothness_samples,
+        seed=settings.seed,
+    )

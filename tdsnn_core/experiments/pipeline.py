@@ -1,0 +1,196 @@
+"""The full analysis of a checkpoint: maps, lesions, temporal dynamics and robustness.
+
+:func:`analyze_checkpoint` runs every part and keeps going when one cannot be computed
+(e.g. an untrained model whose V1 is silent): the part's ValueError message is stored in
+``errors`` instead of its results. Writing the report is :mod:`tdsnn_core.reports`' job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from tdsnn_core.analysis.dimensionality import effective_dimensionality
+from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, category_maps, selectivity_peak
+from tdsnn_core.analysis.probes import ProbeSet, default_probe_set, load_probe_folder
+from tdsnn_core.checkpoints import Checkpoint
+from tdsnn_core.experiments.layer_maps import default_layer, labelled_images, layer_orientation_map
+from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
+from tdsnn_core.experiments.robustness import RobustnessCurve, robustness_curves
+from tdsnn_core.experiments.settings import AnalysisSettings
+from tdsnn_core.experiments.temporal import (
+    SpikingStatistics,
+    SynchronyCurve,
+    fisher_information,
+    synchrony_vs_distance,
+    timestep_sweep,
+)
+from tdsnn_core.recording import record_rates
+
+PARTS = (
+    "orientation",
+    "categories",
+    "dimensionality",
+    "lesions",
+    "temporal",
+    "synchrony",
+    "fisher",
+    "robustness",
+)
+
+
+@dataclass
+class ModelAnalysis:
+    """Everything computed for one checkpoint; parts that failed are absent and explained in
+    ``errors``; ``timings`` holds seconds per part."""
+
+    label: str
+    checkpoint: Checkpoint
+    probes: ProbeSet | None = None
+    orientation: OrientationMap | None = None
+    categories: CategoryMaps | None = None
+    dimensionality: dict[str, float] | None = None
+    lesions: dict[str, LesionEffect] | None = None
+    sweep: list[LesionEffect] | None = None
+    sweep_category: str | None = None
+    temporal: list[SpikingStatistics] | None = None
+    synchrony: SynchronyCurve | None = None
+    fisher: np.ndarray | None = None
+    robustness: dict[str, RobustnessCurve] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analyze_checkpoint(
+    ckpt: Checkpoint,
+    settings: AnalysisSettings | None = None,
+    *,
+    label: str | None = None,
+    progress: bool = True,
+) -> ModelAnalysis:
+    """Run every analysis part on a loaded checkpoint (see the module docstring)."""
+    settings = settings or AnalysisSettings()
+    model, spec = ckpt.model.eval(), ckpt.model.config
+    size, channels = spec["input_size"], spec["in_channels"]
+    v1 = default_layer(ckpt, settings.v1_layer, "V1", last=False)
+    it = default_layer(ckpt, settings.it_layer, "IT", last=True)
+    result = ModelAnalysis(label or ckpt.path.stem, ckpt)
+    bs, seed = settings.batch_size, settings.seed
+    cache: dict[str, object] = {}
+
+    def probe_rates() -> dict[str, np.ndarray]:
+        if "probe_rates" not in cache:
+            if settings.probe_root:
+                result.probes = load_probe_folder(
+                    settings.probe_root, size, channels, per_category=settings.probes_per_category
+                )
+            else:
+                result.probes = default_probe_set(
+                    size, channels, seed=seed, per_category=settings.probes_per_category
+                )
+            cache["probe_rates"] = record_rates(model, result.probes.images, None, bs)
+        return cache["probe_rates"]
+
+    def data() -> tuple[torch.Tensor, np.ndarray]:
+        if "data" not in cache:
+            cache["data"] = labelled_images(ckpt, settings)
+        return cache["data"]
+
+    def orientation() -> None:
+        result.orientation = layer_orientation_map(model, ckpt.sheets[v1], settings)
+
+    def categories() -> None:
+        rates = probe_rates()[it]
+        result.categories = category_maps(
+            ckpt.sheets[it].positions,
+            rates,
+            result.probes.labels,
+            result.probes.categories,
+            n_samples=settings.smoothness_samples,
+            seed=seed,
+        )
+
+    def dimensionality() -> None:
+        result.dimensionality = {
+            name: effective_dimensionality(r) for name, r in probe_rates().items()
+        }
+
+    def lesions() -> None:
+        if result.categories is None:
+            raise ValueError("no category map of the IT layer to centre the lesions on")
+        sheet = ckpt.sheets[it]
+        scorer = ReadoutScorer.fit(model, result.probes, it, bs)
+        before = scorer({})
+        radius = settings.lesion_radius_fraction * sheet.size_mm
+        maps = result.categories
+        result.lesions = {
+            name: disc_lesion(
+                scorer,
+                sheet,
+                selectivity_peak(maps, name),
+                radius,
+                seed=seed,
+                before=before,
+                n_controls=settings.lesion_controls,
+            )
+            for name in maps.categories
+        }
+        result.sweep_category = maps.categories[0]
+        result.sweep = lesion_sweep(
+            scorer,
+            sheet,
+            selectivity_peak(maps, maps.categories[0]),
+            [f * sheet.size_mm for f in settings.sweep_radius_fractions],
+            seed=seed,
+            n_controls=settings.lesion_controls,
+        )
+
+    def temporal() -> None:
+        images, labels = data()
+        steps = settings.timesteps or sorted(
+            {1, max(model.timesteps // 2, 1), model.timesteps, 2 * model.timesteps}
+        )
+        result.temporal = timestep_sweep(model, images, labels, steps, batch_size=bs, seed=seed)
+
+    def synchrony() -> None:
+        result.synchrony = synchrony_vs_distance(
+            model, data()[0], ckpt.sheets[v1], batch_size=bs, seed=seed
+        )
+
+    def fisher() -> None:
+        images, labels = data()
+        n = settings.fisher_images
+        result.fisher = fisher_information(model, images[:n], labels[:n])
+
+    def robustness() -> None:
+        images, labels = data()
+        n = settings.robustness_subset
+        result.robustness = robustness_curves(
+            model, images[:n], labels[:n], settings.robustness, batch_size=bs, seed=seed
+        )
+
+    steps: dict[str, Callable[[], None]] = {
+        "orientation": orientation,
+        "categories": categories,
+        "dimensionality": dimensionality,
+        "lesions": lesions,
+        "temporal": temporal,
+        "synchrony": synchrony,
+        "fisher": fisher,
+        "robustness": robustness,
+    }
+    bar = tqdm(PARTS, desc=f"analyze {result.label}", disable=not progress)
+    for part in bar:
+        bar.set_postfix_str(part)
+        start = time.perf_counter()
+        try:
+            steps[part]()
+        except ValueError as exc:
+            result.errors[part] = str(exc)
+        result.timings[part] = time.perf_counter() - start
+    return result

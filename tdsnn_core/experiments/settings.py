@@ -1,0 +1,44 @@
+"""What ``tdsnn analyze`` computes and on how much data: :class:`AnalysisSettings`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tdsnn_core.analysis.probes import DEFAULT_PER_CATEGORY
+from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
+
+
+@dataclass
+class AnalysisSettings:
+    """What to compute and on how much data (the ``tdsnn analyze`` options).
+
+    ``data``/``root`` default to the checkpoint's training data; ``subset`` labelled test
+    images feed accuracy vs T, synchrony and (the first ``robustness_subset``) robustness;
+    the first ``fisher_images`` feed Fisher information. Lesion radii are fractions of the
+    IT sheet's edge, each lesion compared with ``lesion_controls`` random lesions of as many
+    units. ``v1_layer``/``it_layer`` default to the first V1 and the last layer.
+    ``bootstrap_draws`` resamplings of the images give every model-vs-model interval.
+    """
+
+    data: str | None = None
+    root: str | None = None
+    subset: int = 256
+    probe_root: str | None = None
+    probes_per_category: int = DEFAULT_PER_CATEGORY  # >= 100 scored per category: 1-point lesions
+    v1_layer: str | None = None
+    it_layer: str | None = None
+    n_orientations: int = 8
+    phases_deg: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
+    lesion_radius_fraction: float = 0.15
+    sweep_radius_fractions: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
+    timesteps: tuple[int, ...] | None = None
+    robustness: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_STRENGTHS)
+    )
+    robustness_subset: int = 128
+    fisher_images: int = 16
+    smoothness_samples: int = 20
+    lesion_controls: int = 20
+    bootstrap_draws: int = 1000
+    batch_size: int = 64
+    seed: int = 0

@@ -1,0 +1,194 @@
+"""The JSON-ready metrics of an analysis (metrics.json), flattened scalars and differences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tdsnn_core.analysis.nulls import NullComparison
+from tdsnn_core.experiments.lesions import LesionEffect
+from tdsnn_core.experiments.pipeline import ModelAnalysis
+
+
+def json_ready(value):
+    """JSON-ready: numpy to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def null_record(comparison: NullComparison | None) -> dict | None:
+    """An observed statistic beside its null: mean, std, 95 % interval, percentile, z, p."""
+    if comparison is None:
+        return None
+    return {
+        "observed": comparison.observed,
+        "null_mean": comparison.mean,
+        "null_std": comparison.std,
+        "null_interval": comparison.interval,
+        "percentile": comparison.percentile,
+        "z": comparison.z,
+        "p_greater": comparison.p_greater,
+        "p_two_sided": comparison.p_two_sided,
+        "n_null": len(comparison.null),
+    }
+
+
+def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
+    """Accuracies in percent, deficits in points with their 95 % intervals, per category."""
+    per_category = {
+        key: dict(zip(categories, getattr(effect, key), strict=True))
+        for key in ("before", "after", "control_after", "deficit", "control_deficit", "specific")
+    }
+    intervals = {
+        key: dict(zip(categories, getattr(effect, key).tolist(), strict=True))
+        for key in ("deficit_interval", "control_interval")
+    }
+    return {
+        "centre_mm": effect.centre_mm,
+        "radius_mm": effect.radius_mm,
+        "n_units": effect.n_units,
+        "n_controls": len(effect.control_draws),
+        **per_category,
+        **intervals,
+    }
+
+
+def analysis_metrics(result: ModelAnalysis) -> dict:
+    """The JSON-serialisable metrics of one analysis."""
+    ckpt = result.checkpoint
+    metrics: dict = {
+        "model": {
+            "name": ckpt.model.model_name,
+            "checkpoint": str(ckpt.path),
+            "timesteps": ckpt.model.timesteps,
+            "test_top1": ckpt.meta.get("metrics", {}).get("eval_top1"),
+        },
+        "errors": result.errors,
+        "timings_s": result.timings,
+    }
+    if (om := result.orientation) is not None:
+        metrics["orientation"] = {
+            "n_units": len(om.analysed),
+            "n_responsive": int(om.tuning.responsive.sum()),
+            "n_analysed": int(om.analysed.sum()),
+            "mean_osi": float(om.tuning.orientation_selectivity[om.analysed].mean()),
+            "smoothness": om.smoothness.score,
+            "smoothness_curve": {
+                "distance_mm": om.smoothness.bin_centres,
+                "mean_difference_deg": om.smoothness.mean_curve,
+            },
+            "smoothness_null": {
+                **null_record(om.smoothness_null.score),
+                "chance_curve_deg": om.smoothness_null.mean_curve,
+            },
+            "sheet_curve": {
+                "distance_mm": om.sheet_curve.bin_centres,
+                "mean_difference_deg": om.sheet_curve.mean_curve,
+            },
+            "diversity": {
+                "bin_centres_deg": om.diversity.bin_centres_deg,
+                "fractions": om.diversity.fractions,
+                "occupied_bins": om.diversity.occupied_bins(),
+                "circular_variance": om.diversity.circular_variance,
+            },
+            "pinwheels": {
+                "count": om.pinwheels.count,
+                "resolvable": om.pinwheels.resolvable,
+                "reason": om.pinwheels.reason,
+                "column_spacing_mm": om.pinwheels.column_spacing_mm,
+                "density_per_lambda2": om.pinwheels.density,
+                "null_counts": om.pinwheel_null.counts,
+                "null_densities": om.pinwheel_null.densities,
+                "null_resolvable_fraction": om.pinwheel_null.resolvable_fraction,
+            },
+        }
+    if result.probes is not None:
+        metrics["probes"] = {
+            "counts": result.probes.counts(),
+            "descriptions": result.probes.descriptions,
+        }
+    if (cm := result.categories) is not None:
+        metrics["categories"] = {
+            "per_category": {
+                name: {
+                    "n_patches": cm.patches[name].count,
+                    "patch_areas_mm2": cm.patches[name].areas_mm2,
+                    "patch_null": null_record(cm.patch_null.get(name)),
+                    "max_t": float(cm.t_values[name].max()),
+                    "smoothness": cm.smoothness[name].score,
+                }
+                for name in cm.categories
+            },
+            "overlap": cm.overlaps,
+            "overlap_null": {pair: null_record(c) for pair, c in cm.overlap_null.items()},
+        }
+    if result.dimensionality is not None:
+        metrics["effective_dimensionality"] = result.dimensionality
+    if result.lesions is not None:
+        cats = result.categories.categories
+        metrics["lesions"] = {
+            "layer": next(iter(result.lesions.values())).layer,
+            "centred_on": {name: _lesion_record(e, cats) for name, e in result.lesions.items()},
+            "sweep": {
+                "category": result.sweep_category,
+                "lesions": [_lesion_record(e, cats) for e in result.sweep],
+            },
+        }
+    if result.temporal is not None:
+        own = next(
+            (s for s in result.temporal if s.timesteps == ckpt.model.timesteps), result.temporal[-1]
+        )
+        metrics["temporal"] = {
+            "timesteps": [s.timesteps for s in result.temporal],
+            "accuracy": [s.accuracy for s in result.temporal],
+            "entropy_bits": {
+                layer: [s.entropy_bits[layer] for s in result.temporal]
+                for layer in own.entropy_bits
+            },
+            "rate_per_step": own.rate_per_step,
+        }
+    if (sc := result.synchrony) is not None:
+        metrics["synchrony"] = {
+            "layer": sc.layer,
+            "distance_mm": sc.bin_centres,
+            "mean_r_ccg": sc.mean_r,
+            "shift_predictor_r_ccg": sc.shift_r,
+            "excess_r_ccg": sc.excess_r,
+            "pairs": sc.pair_counts,
+        }
+    if result.fisher is not None:
+        metrics["fisher_information"] = result.fisher
+    if result.robustness is not None:
+        metrics["robustness"] = {
+            name: {"strength": curve.strengths, "accuracy": curve.accuracy}
+            for name, curve in result.robustness.items()
+        }
+    return json_ready(metrics)
+
+
+def scalar_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Flatten the numeric scalars of a metrics dict into "a.b.c" keys (lists excluded)."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key not in ("errors",):
+            flat.update(scalar_metrics(value, name + "."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def metric_differences(first: dict, second: dict) -> list[tuple[str, float, float, float]]:
+    """(metric, first, second, second - first) for every scalar both analyses have."""
+    a, b = scalar_metrics(first), scalar_metrics(second)
+    return [(k, a[k], b[k], b[k] - a[k]) for k in a if k in b and not k.startswith("timings_s")]
