@@ -95,6 +95,17 @@ class ProbeSet:
             fit[members] = rank[inverse] % 2 == 0
         return fit, ~fit
 
+    def source_means(self, responses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Responses [n_images, N] averaged over each source's variants -> ([n_sources, N],
+        labels [n_sources]): one sample per independent image, so that a statistic over
+        images (a Welch t, a permutation null) does not count augmented copies as data."""
+        sources, index = np.unique(self.sources, return_inverse=True)
+        sums = np.zeros((len(sources), responses.shape[1]))
+        np.add.at(sums, index, responses)
+        labels = np.zeros(len(sources), dtype=self.labels.dtype)
+        labels[index] = self.labels
+        return sums / np.bincount(index)[:, None], labels
+
     def counts(self) -> dict[str, int]:
         """Number of images per category."""
         return {name: int(np.sum(self.labels == i)) for i, name in enumerate(self.categories)}

@@ -105,11 +105,12 @@ def analyze_checkpoint(
         result.orientation = layer_orientation_map(model, ckpt.sheets[v1], settings)
 
     def categories() -> None:
-        rates = probe_rates()[it]
+        recorded = probe_rates()[it]  # sets result.probes
+        rates, labels = result.probes.source_means(recorded)  # variants are not data
         result.categories = category_maps(
             ckpt.sheets[it].positions,
             rates,
-            result.probes.labels,
+            labels,
             result.probes.categories,
             n_samples=settings.smoothness_samples,
             seed=seed,

@@ -131,3 +131,15 @@ def test_to_model_input_scales_and_converts():
     assert colour.shape == (1, 1, 4, 4)
     with pytest.raises(ValueError, match="channels"):
         to_model_input(np.zeros((1, 8, 8, 3)), 4, 2)
+
+
+def test_source_means_give_one_sample_per_independent_image():
+    """Augmented variants of a face must not count as more faces in a Welch t."""
+    images = torch.zeros(5, 1, 4, 4)
+    probes = ProbeSet(
+        images, np.array([0, 0, 0, 1, 1]), ("a", "b"), sources=np.array([7, 7, 3, 9, 9])
+    )
+    responses = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0], [0.0, 1.0], [2.0, 3.0]])
+    means, labels = probes.source_means(responses)
+    np.testing.assert_array_equal(labels, [0, 0, 1])  # sources 3, 7, 9
+    np.testing.assert_array_equal(means, [[5.0, 5.0], [2.0, 1.0], [1.0, 2.0]])
