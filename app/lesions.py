@@ -61,7 +61,8 @@ class LesionView:
         self.bars = ColumnDataSource({"x": [], "accuracy": []}, name="lesion-bars")
         self.chart = figure(
             title="Per-category accuracy", x_range=FactorRange(), height=380, width=760,
-            y_range=(0, 1.05), y_axis_label="accuracy", toolbar_location=None, name="lesion-chart",
+            y_range=(0, 105), y_axis_label="accuracy (%)", toolbar_location=None,
+            name="lesion-chart",
         )  # fmt: skip
         bars = self.chart.vbar(
             x="x", top="accuracy", width=0.9, source=self.bars, line_color=None,
@@ -162,7 +163,7 @@ class LesionView:
         self.summary.object = (
             f"**{result['units']} units** of {result['layer']} silenced within "
             f"{result['radius_mm']:.1f} mm of ({result['centre_mm'][0]:.1f}, "
-            f"{result['centre_mm'][1]:.1f}) mm · mean accuracy before {mean['before']:.1%}, "
-            f"after {mean['after']:.1%}, random control (same number of units) "
-            f"{mean['control']:.1%} · scorer: {result['scorer']}"
+            f"{result['centre_mm'][1]:.1f}) mm · mean accuracy before {mean['before']:.1f} %, "
+            f"after {mean['after']:.1f} %, random control (same number of units) "
+            f"{mean['control']:.1f} % · scorer: {result['scorer']}"
         )

@@ -166,10 +166,7 @@ class Overlays:
         for glyphs in (self.on_sheets[pinwheels["layer"]], self.beside_glyphs[ORIENTATION]):
             glyphs.show_orientation(pinwheels)
         self._place(ORIENTATION, pinwheels["layer"])
-        density = pinwheels["density"]
-        self.summaries[ORIENTATION].object = f"{pinwheels['count']} pinwheels" + (
-            f", {density:.2f} per hypercolumn area (biology: ~π)" if density is not None else ""
-        )
+        self.summaries[ORIENTATION].object = pinwheel_summary(pinwheels)
 
     async def _load_categories(self) -> None:
         category = await self.service.call("maps", self.model, "category")
@@ -202,3 +199,14 @@ class Overlays:
         self.summaries[
             CATEGORY
         ].object = f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total"
+
+
+def pinwheel_summary(pinwheels: dict) -> str:
+    """The pinwheel count with its density per column spacing squared, or why the map cannot
+    resolve pinwheels (then the marked points are not a measurement)."""
+    if not pinwheels["resolvable"]:
+        return f"pinwheels not resolvable: {pinwheels['reason']}"
+    return (
+        f"{pinwheels['count']} pinwheels, {pinwheels['density']:.2f} per Λ² "
+        f"(Λ = {pinwheels['column_spacing_mm']:.2f} mm; random band-limited maps: π)"
+    )

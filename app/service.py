@@ -27,21 +27,9 @@ class Service:
         try:
             return await asyncio.to_thread(getattr(self.client, method), *args, **kwargs)
         except ServiceError as exc:
-            raise Problem(f"The service answered {exc.status}: {describe(exc.detail)}") from exc
+            raise Problem(f"The service answered {exc.status}: {exc.detail}") from exc
         except httpx.HTTPError as exc:
             raise Problem(f"Cannot reach the service at {self.url}: {exc}") from exc
 
     def close(self) -> None:
         self.client.close()
-
-
-def describe(detail: Any) -> str:
-    """A service error ``detail`` as one line (validation errors: "where: what; ...")."""
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {item.get('msg', item)}"
-            if isinstance(item, dict)
-            else str(item)
-            for item in detail
-        )
-    return str(detail)

@@ -20,11 +20,13 @@ from backend.encoding import MEDIA_TYPE, unpack_spikes
 
 
 class ServiceError(RuntimeError):
-    """A 4xx/5xx answer: ``status`` and the service's ``detail``."""
+    """A 4xx/5xx answer: ``status`` and the service's ``code``, ``detail`` and ``field``."""
 
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, code: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(f"{status}: {detail}")
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.code, self.field = status, detail, code, field
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,11 @@ class TDSNNClient:
             try:
                 body = response.json()
             except ValueError:
-                body = response.text
-            detail = body.get("detail", body) if isinstance(body, dict) else body
-            raise ServiceError(response.status_code, detail)
+                body = None
+            if not isinstance(body, dict):  # not the service's error shape (e.g. a proxy's)
+                raise ServiceError(response.status_code, response.text)
+            detail = str(body.get("detail", body))
+            raise ServiceError(response.status_code, detail, body.get("code"), body.get("field"))
         return response.json()
 
 

@@ -2,7 +2,7 @@
 
 orientation and pinwheels come from one orientation map of a V1 layer (gratings, as in
 ``tdsnn analyze``); category and patches from one category map of an IT layer (the
-category probe set). A map that cannot be computed (e.g. a silent layer) is a 422.
+category probe set). A map that cannot be computed (e.g. a silent layer) is a 409.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from fastapi import HTTPException
 
 from backend import schemas
+from backend.errors import ApiError
 from backend.registry import ModelEntry
 from tdsnn_core.analysis import (
     CategoryMaps,
@@ -22,40 +22,44 @@ from tdsnn_core.analysis import (
     default_probe_set,
 )
 from tdsnn_core.analysis.grid import SheetGrid
-from tdsnn_core.analysis.report import area_layer, layer_orientation_map
+from tdsnn_core.experiments import area_layer, layer_orientation_map
 from tdsnn_core.recording import record_rates
 
 MapKind = Literal["orientation", "pinwheels", "category", "patches"]
 SOURCE = {"orientation": "V1", "pinwheels": "V1", "category": "IT", "patches": "IT"}
 
 
-def map_payload(entry: ModelEntry, kind: MapKind, layer: str | None, probes_per_category: int):
-    """The response model of map ``kind`` (computed on first use; call off the event loop)."""
+def map_layer(entry: ModelEntry, kind: MapKind, layer: str | None) -> str:
+    """The checked layer of map ``kind``: ``layer``, or the first V1 (last IT) layer."""
     area = SOURCE[kind]
     layer = layer or area_layer(entry.sheets, area, last=area == "IT")
-    entry.sheet(layer)
-    with entry.analysis_lock:
-        key = (area, layer)
-        if key not in entry.cache:
-            try:
-                if area == "V1":
-                    entry.cache[key] = layer_orientation_map(
-                        entry.analysis_model, entry.sheets[layer]
-                    )
-                else:
-                    entry.cache[key] = _categories(entry, layer, probes_per_category)
-            except ValueError as exc:
-                entry.cache[key] = exc
-        result = entry.cache[key]
+    entry.sheet(layer, "query.layer")
+    return layer
+
+
+def map_payload(entry: ModelEntry, kind: MapKind, layer: str, probes_per_category: int):
+    """The response model of map ``kind`` of a checked ``layer`` (computed on first use; run
+    on the model's analysis lane). A map the layer cannot give is a 409."""
+    area = SOURCE[kind]
+    key = (area, layer)
+    if key not in entry.cache:
+        try:
+            if area == "V1":
+                entry.cache[key] = layer_orientation_map(entry.analysis_model, entry.sheets[layer])
+            else:
+                entry.cache[key] = _categories(entry, layer, probes_per_category)
+        except ValueError as exc:
+            entry.cache[key] = exc
+    result = entry.cache[key]
     if isinstance(result, ValueError):
-        raise HTTPException(422, f"no {kind} map for layer {layer!r}: {result}")
+        raise ApiError(409, f"no {kind} map for layer {layer!r}: {result}", field="query.layer")
     if kind == "category":
         return _category_out(layer, result, entry.cache["probes"].descriptions)
     return BUILDERS[kind](layer, result)
 
 
 def probe_set(entry: ModelEntry, per_category: int) -> ProbeSet:
-    """The default category probe set at the model's input size (cached; hold the lock)."""
+    """The default category probe set at the model's input size (cached; on the lane)."""
     if "probes" not in entry.cache:
         config = entry.model.config
         entry.cache["probes"] = default_probe_set(
@@ -77,7 +81,7 @@ def _finite(values):
 
 
 def _grid(grid: SheetGrid, values: np.ndarray) -> schemas.Grid:
-    return schemas.Grid(extent_mm=tuple(float(v) for v in grid.extent), values=_finite(values))
+    return schemas.Grid(extent_mm=[float(v) for v in grid.extent], values=_finite(values))
 
 
 def _orientation_out(layer: str, m: OrientationMap) -> schemas.OrientationMapOut:
@@ -99,8 +103,12 @@ def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
     return schemas.PinwheelsOut(
         layer=layer,
         count=p.count,
+        resolvable=p.resolvable,
+        reason=p.reason,
+        column_spacing_mm=_finite(p.column_spacing_mm),
         density=_finite(p.density),
-        centres_mm=[tuple(c) for c in np.asarray(p.centres_mm, dtype=float).reshape(-1, 2)],
+        null_resolvable_fraction=m.pinwheel_null.resolvable_fraction,
+        centres_mm=np.asarray(p.centres_mm, dtype=float).reshape(-1, 2).tolist(),
         signs=np.asarray(p.signs, dtype=int).tolist(),
         orientation_field=_grid(p.field.grid, p.field.orientation_deg),
     )
@@ -124,7 +132,7 @@ def _patches_out(layer: str, m: CategoryMaps) -> schemas.PatchesOut:
     patches, labels = {}, {}
     for category, p in m.patches.items():
         patches[category] = [
-            schemas.Patch(area_mm2=float(a), centroid_mm=(float(c[0]), float(c[1])), units=int(u))
+            schemas.Patch(area_mm2=float(a), centroid_mm=[float(c[0]), float(c[1])], units=int(u))
             for a, c, u in zip(p.areas_mm2, p.centroids_mm, p.unit_counts, strict=True)
         ]
         label_image = (np.arange(1, p.count + 1)[:, None, None] * p.masks).sum(axis=0)

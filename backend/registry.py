@@ -2,7 +2,8 @@
 
 Requests name models by id (the file stem); no request path reaches the file system. A
 model's inference runs on its :class:`~backend.worker.InferenceWorker`; maps and lesions
-use a separate copy of the model under ``analysis_lock`` (lesions change module state).
+run on its :class:`~backend.lanes.AnalysisLane`, with a separate copy of the model (lesions
+change module state). Both take work from bounded queues.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from fastapi import HTTPException
 
+from backend.errors import ApiError
+from backend.lanes import AnalysisLane
 from backend.worker import InferenceWorker
 from tdsnn_core.checkpoints import Checkpoint, load_checkpoint
 from tdsnn_core.data.fashion_mnist import CLASSES as FASHION_MNIST_CLASSES
@@ -39,8 +39,8 @@ class ModelEntry:
     classes: tuple[str, ...]
     worker: InferenceWorker
     analysis_model: TopographicSNN
-    analysis_lock: threading.Lock = field(default_factory=threading.Lock)
-    cache: dict = field(default_factory=dict)
+    analysis: AnalysisLane
+    cache: dict = field(default_factory=dict)  # touched only on the analysis lane
 
     @property
     def model(self) -> TopographicSNN:
@@ -50,11 +50,13 @@ class ModelEntry:
     def sheets(self) -> dict[str, CorticalSheet]:
         return self.checkpoint.sheets
 
-    def sheet(self, layer: str) -> CorticalSheet:
-        """The sheet of ``layer``; an unknown layer is a 422 naming the known ones."""
+    def sheet(self, layer: str, field: str) -> CorticalSheet:
+        """The sheet of ``layer`` (given as ``field``); unknown: a 404 naming the known ones."""
         if layer not in self.sheets:
-            raise HTTPException(
-                422, f"unknown layer {layer!r} of model {self.id!r}; known: {list(self.sheets)}"
+            raise ApiError(
+                404,
+                f"unknown layer {layer!r} of model {self.id!r}; known: {list(self.sheets)}",
+                field=field,
             )
         return self.sheets[layer]
 
@@ -66,18 +68,18 @@ class Skipped:
 
 
 class ModelStore:
-    """Loaded models by id, the files that were skipped, and a pool for analysis jobs."""
+    """Loaded models by id and the files that were skipped."""
 
     def __init__(self, entries: dict[str, ModelEntry], skipped: list[Skipped], device: str):
         self.entries, self.skipped, self.device = entries, skipped, device
-        self.analysis_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
 
     @classmethod
     def load(
-        cls, directory: Path, device: torch.device, max_batch: int, window_s: float
+        cls, directory: Path, device: torch.device, max_batch: int, window_s: float, capacity: int
     ) -> ModelStore:
         """Load every ``*.safetensors`` checkpoint of ``directory`` (not recursive); other,
-        pickled, corrupt or foreign files are skipped with a logged reason."""
+        pickled, corrupt or foreign files are skipped with a logged reason. Each model's
+        worker and analysis lane queue at most ``capacity`` jobs."""
         entries, skipped = {}, []
         files = sorted(directory.iterdir()) if directory.is_dir() else []
         if not directory.is_dir():
@@ -95,10 +97,11 @@ class ModelStore:
                 log.warning("skipped %s: %s", path.name, reason)
                 skipped.append(Skipped(path.name, reason))
                 continue
-            worker = InferenceWorker(ckpt.model, path.stem, max_batch, window_s)
-            analysis_model = copy.deepcopy(ckpt.model).eval()
+            analysis_model = copy.deepcopy(ckpt.model).eval()  # before the worker's hooks
+            worker = InferenceWorker(ckpt.model, path.stem, max_batch, window_s, capacity)
+            lane = AnalysisLane(analysis_model, path.stem, capacity)
             entries[path.stem] = ModelEntry(
-                path.stem, ckpt, class_names(ckpt), worker, analysis_model
+                path.stem, ckpt, class_names(ckpt), worker, analysis_model, lane
             )
             log.info("loaded model %s (%s) on %s", path.stem, ckpt.model.model_name, device)
         if not entries:
@@ -107,13 +110,17 @@ class ModelStore:
 
     def get(self, model_id: str) -> ModelEntry:
         if model_id not in self.entries:
-            raise HTTPException(404, f"unknown model {model_id!r}; known: {list(self.entries)}")
+            raise ApiError(
+                404,
+                f"unknown model {model_id!r}; known: {list(self.entries)}",
+                field="path.model_id",
+            )
         return self.entries[model_id]
 
     def close(self) -> None:
         for entry in self.entries.values():
             entry.worker.close()
-        self.analysis_pool.shutdown(wait=False, cancel_futures=True)
+            entry.analysis.close()
 
 
 def _unloadable(path: Path) -> str | None:

@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from tdsnn_core.sheets import AREAS
 
 MAX_TIMESTEPS = 64
+MAX_UNIT = 2**31 - 1
+SHEET_MAX_MM = max(area.sheet_size_mm for area in AREAS.values())  # IT's sheet, 70 mm
 POSITIONS_ENCODING = (
     "base64 of float32 little-endian [units, 2]: (x, y) in mm, unit order c*H*W+h*W+w"
 )
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's integers include 3.0: integral floats pass as ints (bools never do)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def integer(ge: int, le: int) -> Any:
+    """An integer in [ge, le] of a request (the bounds ahead of the validator, so that the
+    JSON schema renders them as minimum and maximum)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral)]
+
+
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+Dims = Annotated[list[int], Field(min_length=3, max_length=3, description="(C, H, W)")]
+SheetMM = Annotated[float, Field(ge=0.0, le=SHEET_MAX_MM)]
+Percent = Annotated[float, Field(ge=0.0, le=100.0)]
+Points = Annotated[float, Field(ge=-100.0, le=100.0, description="percentage points")]
+# A layer name; the served document lists the served layers (backend.openapi).
+LayerName = Annotated[
+    str, Field(min_length=1, max_length=128, json_schema_extra={"x-tdsnn-layer": True})
+]
 
 
 class Strict(BaseModel):
     """Unknown fields are an error (422 naming them)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Request(Strict):
+    """A request body: unknown fields and values of another JSON type (``false`` for a number,
+    ``"3"`` for an integer) are a 422, exactly as the schema says."""
+
+    model_config = ConfigDict(strict=True)
 
 
 class Health(Strict):
@@ -49,7 +83,7 @@ class ModelList(Strict):
 class LayerInfo(Strict):
     name: str
     area: str
-    dims: tuple[int, int, int] = Field(description="(C, H, W)")
+    dims: Dims
     units: int
     size_mm: float = Field(description="edge of the square cortical sheet")
     neighborhood_width_mm: float
@@ -71,34 +105,40 @@ class ModelInfo(Strict):
     positions_encoding: str = POSITIONS_ENCODING
 
 
-class GratingSpec(Strict):
+class GratingSpec(Request):
     """A full-field sine grating (``tdsnn_core.data.sine_grating``) at the model's input size."""
 
     kind: Literal["grating"] = "grating"
     orientation_deg: float = Field(0.0, ge=-360.0, le=360.0)
-    cycles_per_image: float = Field(4.0, gt=0.0, le=512.0, description="at most input_size / 2")
+    cycles_per_image: float = Field(
+        4.0, gt=0.0, le=512.0, description="at most the model's input_size / 2 (else a 409)"
+    )
     phase_deg: float = Field(0.0, ge=-360.0, le=360.0)
     contrast: float = Field(1.0, ge=0.0, le=1.0)
 
 
-class SpikeOptions(Strict):
+class SpikeOptions(Request):
     """Options of a spikes request (in multipart uploads: the JSON of the ``options`` field)."""
 
-    layers: list[str] | None = Field(
+    layers: list[LayerName] | None = Field(
         None, min_length=1, max_length=64, description="default: every topographic layer"
     )
-    timesteps: int | None = Field(None, ge=1, le=MAX_TIMESTEPS, description="default: model's T")
+    timesteps: integer(1, MAX_TIMESTEPS) | None = Field(None, description="default: model's T")
     output: Literal["binary", "raster", "json"] = Field(
         "binary",
         description="binary: bit-packed spikes (application/x-tdsnn-spikes, see backend.encoding);"
         " raster: spike counts per cell of a grid on each sheet; json: firing unit indices",
     )
-    top_k: int = Field(5, ge=1, le=1000)
-    raster_cells: int = Field(32, ge=1, le=256, description="grid cells per sheet edge (raster)")
+    top_k: integer(1, 1000) = 5
+    raster_cells: integer(1, 256) = Field(32, description="grid cells per sheet edge (raster)")
 
 
 class SpikesRequest(SpikeOptions):
     """JSON form of a spikes request: a generated stimulus and the options."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"stimulus": {"orientation_deg": 45}, "top_k": 3}]}
+    )
 
     stimulus: GratingSpec
 
@@ -115,7 +155,7 @@ class Prediction(Strict):
 
 class LayerSpikes(Strict):
     name: str
-    dims: tuple[int, int, int]
+    dims: Dims
     fired: list[list[int]] = Field(description="per timestep, the flat indices of firing units")
 
 
@@ -148,7 +188,9 @@ class SpikesRaster(Strict):
 class Grid(Strict):
     """Values on a grid of the sheet: ``values[row][col]``, rows follow y; NaN is null."""
 
-    extent_mm: tuple[float, float, float, float] = Field(description="x_min, x_max, y_min, y_max")
+    extent_mm: list[float] = Field(
+        min_length=4, max_length=4, description="x_min, x_max, y_min, y_max"
+    )
     values: list[list[float | None]]
 
 
@@ -171,8 +213,17 @@ class PinwheelsOut(Strict):
     kind: Literal["pinwheels"] = "pinwheels"
     layer: str
     count: int
-    density: float | None = Field(description="pinwheels per hypercolumn area (biology: ~pi)")
-    centres_mm: list[tuple[float, float]]
+    resolvable: bool = Field(description="whether the map can resolve pinwheels at all")
+    reason: str | None = Field(description="why not, when it cannot")
+    column_spacing_mm: float | None = Field(description="Lambda, from the map's power spectrum")
+    density: float | None = Field(
+        description="pinwheels per Lambda^2 (band-limited random maps: pi); null when the map "
+        "is not resolvable"
+    )
+    null_resolvable_fraction: float = Field(
+        ge=0.0, le=1.0, description="fraction of shuffled maps (same units) that are resolvable"
+    )
+    centres_mm: list[Pair]
     signs: list[int]
     orientation_field: Grid = Field(description="smoothed preferred orientation (deg)")
 
@@ -190,7 +241,7 @@ class CategoryMapOut(Strict):
 
 class Patch(Strict):
     area_mm2: float
-    centroid_mm: tuple[float, float]
+    centroid_mm: Pair
     units: int
 
 
@@ -201,35 +252,60 @@ class PatchesOut(Strict):
     labels: dict[str, Grid] = Field(description="per cell: 0 outside patches, k in patch k")
 
 
-class LesionRequest(Strict):
-    """A disc (``centre_mm`` and ``radius_mm``) or an explicit unit list (``units``)."""
-
-    layer: str
-    centre_mm: tuple[float, float] | None = None
-    radius_mm: float | None = Field(None, ge=0.0, le=1e4)
-    units: list[int] | None = Field(None, max_length=10_000_000)
+class _Lesion(Request):
+    layer: LayerName
     scorer: Literal["classifier", "readout"] = Field(
         "classifier",
         description="classifier: the model's own classes on its test data; readout: a linear "
         "readout of the layer on the category probe set",
     )
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="of the random control lesion")
+    seed: integer(0, 2**31 - 1) = Field(0, description="of the random control lesions")
 
-    @model_validator(mode="after")
-    def _disc_or_units(self) -> LesionRequest:
-        disc = (self.centre_mm is not None, self.radius_mm is not None)
-        if disc not in ((True, True), (False, False)) or disc[0] == (self.units is not None):
-            raise ValueError("give either centre_mm and radius_mm, or units")
-        return self
+
+class DiscLesion(_Lesion):
+    """Silence every unit of ``layer`` within ``radius_mm`` of ``centre_mm`` (any point of the
+    largest sheet; a disc off the layer's own sheet may silence no unit)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"layer": "layer2.0", "centre_mm": [18.0, 18.0], "radius_mm": 5.0}]
+        }
+    )
+
+    centre_mm: list[SheetMM] = Field(min_length=2, max_length=2, description="(x, y)")
+    radius_mm: float = Field(ge=0.0, le=SHEET_MAX_MM * math.sqrt(2))
+
+
+class UnitLesion(_Lesion):
+    """Silence the listed units of ``layer`` (flat indices c*H*W + h*W + w)."""
+
+    units: list[integer(0, MAX_UNIT)] = Field(max_length=1_000_000)
+
+
+LesionRequest = DiscLesion | UnitLesion
 
 
 class LesionResponse(Strict):
+    """Accuracy per category (percent) before, after the lesion, and after random control
+    lesions of as many units of the layer; deficits in percentage points with 95 % intervals
+    (targeted: paired bootstrap over the scored images; control: one random lesion's deficit
+    over the control draws and the images), and whether the lesion is category-specific
+    (its deficit's interval lies entirely above the control's)."""
+
     layer: str
     scorer: str
     units: int
-    centre_mm: tuple[float, float] | None
+    centre_mm: Pair | None
     radius_mm: float | None
     categories: list[str]
-    before: list[float]
-    after: list[float]
-    control_after: list[float] = Field(description="after silencing as many random units")
+    n_controls: int = Field(ge=1, description="random control lesions drawn")
+    before: list[Percent]
+    after: list[Percent]
+    control_after: list[Percent] = Field(description="mean over the random control lesions")
+    deficit: list[Points] = Field(description="before - after, percentage points")
+    deficit_interval: list[Pair] = Field(description="per category, 95 % interval (points)")
+    control_deficit: list[Points] = Field(description="before - control_after (points)")
+    control_interval: list[Pair] = Field(
+        description="per category, 95 % interval of a random control lesion's deficit (points)"
+    )
+    specific: list[bool] = Field(description="deficit interval above the control's")

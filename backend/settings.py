@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tdsnn_core.analysis.probes import DEFAULT_PER_CATEGORY
+
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -16,7 +18,9 @@ class Settings(BaseSettings):
 
     ``token`` (``TDSNN_TOKEN``), when set, is required as ``Authorization: Bearer <token>`` on
     every route. ``batch_window_ms`` and ``max_batch`` shape GPU micro-batching; on CPU each
-    request runs alone (``max_batch`` applies on CUDA only).
+    request runs alone (``max_batch`` applies on CUDA only). Each model's inference worker and
+    analysis lane queue at most ``queue_size`` requests (more get a 503 with Retry-After); a
+    request not answered within ``deadline_s`` gets a 504.
     """
 
     model_config = SettingsConfigDict(env_prefix="TDSNN_", extra="forbid")
@@ -34,5 +38,11 @@ class Settings(BaseSettings):
     )
     batch_window_ms: float = Field(2.0, ge=0.0)
     max_batch: int = Field(32, ge=1)
-    lesion_images: int = Field(256, ge=8, description="test images per lesion score")
-    probes_per_category: int = Field(40, ge=2)
+    queue_size: int = Field(8, ge=1, description="waiting requests per model and lane")
+    deadline_s: float = Field(120.0, gt=0.0, description="time to answer a model request")
+    lesion_images: int = Field(
+        256, ge=8, description="test images per classifier lesion score (~25 per class)"
+    )
+    probes_per_category: int = Field(
+        DEFAULT_PER_CATEGORY, ge=2, description="probes per category (half scored, readout)"
+    )

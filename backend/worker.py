@@ -1,5 +1,5 @@
-"""One inference thread per model: requests queue up and run from reset state, never
-concurrently on the same modules; on CUDA, concurrent requests run as micro-batches."""
+"""One inference thread per model: requests wait in a bounded queue and run from reset state,
+never concurrently on the same modules; on CUDA, concurrent requests run as micro-batches."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from itertools import groupby
 import numpy as np
 import torch
 
+from backend.lanes import BoundedQueue, DeadlineGuard, lower_priority
 from tdsnn_core.models import TopographicSNN
 
 
@@ -29,11 +30,15 @@ class _Job:
     image: torch.Tensor
     timesteps: int
     layers: tuple[str, ...]
+    deadline: float
     future: Future = field(default_factory=Future)
 
 
 class InferenceWorker:
     """Owns ``model`` on a daemon thread and runs submitted images through it.
+
+    At most ``capacity`` jobs wait; more raise :class:`~backend.lanes.Busy`. A job that has
+    not finished by its deadline fails with :class:`~backend.lanes.DeadlineExceeded`.
 
     On CPU every job runs alone. On CUDA the thread waits up to ``window_s`` after a job
     arrives to gather up to ``max_batch`` jobs with the same T and runs them as one batch,
@@ -41,27 +46,38 @@ class InferenceWorker:
     on how many requests happened to arrive together.
     """
 
-    def __init__(self, model: TopographicSNN, name: str, max_batch: int, window_s: float):
+    def __init__(
+        self, model: TopographicSNN, name: str, max_batch: int, window_s: float, capacity: int
+    ) -> None:
         self.model = model
+        self.guard = DeadlineGuard(model)
         self.device = next(model.parameters()).device
         self.padded = self.device.type == "cuda"
         self.max_batch = max_batch if self.padded else 1
         self.window_s = window_s
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: BoundedQueue[_Job] = BoundedQueue(capacity)
         self._thread = threading.Thread(target=self._loop, name=f"infer-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, image: torch.Tensor, timesteps: int, layers: tuple[str, ...]) -> Future:
-        """Queue one image [C, H, W]; the future resolves to an :class:`Inference`."""
-        job = _Job(image, timesteps, layers)
+    def admit(self) -> None:
+        """Raise :class:`~backend.lanes.Busy` if the worker's queue is full."""
+        self._queue.admit()
+
+    def submit(
+        self, image: torch.Tensor, timesteps: int, layers: tuple[str, ...], deadline: float
+    ) -> Future:
+        """Queue one image [C, H, W] due by ``deadline`` (time.monotonic); the future resolves
+        to an :class:`Inference`."""
+        job = _Job(image, timesteps, layers, deadline)
         self._queue.put(job)
         return job.future
 
     def close(self) -> None:
-        self._queue.put(None)
+        self._queue.close()
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        lower_priority()
         with torch.inference_mode():
             while (job := self._queue.get()) is not None:
                 jobs, stop = self._gather(job)
@@ -87,12 +103,14 @@ class InferenceWorker:
         return jobs, False
 
     def _run(self, jobs: list[_Job]) -> None:
+        start = time.monotonic()
         try:
             images = torch.stack([j.image for j in jobs]).to(self.device)
             if self.padded and len(jobs) < self.max_batch:
                 blank = images.new_zeros(self.max_batch - len(jobs), *images.shape[1:])
                 images = torch.cat([images, blank])
-            out = self.model(images, timesteps=jobs[0].timesteps, return_spikes=True)
+            with self.guard.until(max(j.deadline for j in jobs)):
+                out = self.model(images, timesteps=jobs[0].timesteps, return_spikes=True)
             names = {name for j in jobs for name in j.layers}
             spikes = {n: out.spikes[n][:, : len(jobs)].bool().cpu().numpy() for n in names}
             logits = out.logits[: len(jobs)].float().cpu().numpy()
@@ -100,5 +118,7 @@ class InferenceWorker:
             for job in jobs:
                 job.future.set_exception(exc)
             return
+        finally:
+            self._queue.took(time.monotonic() - start)
         for i, job in enumerate(jobs):
             job.future.set_result(Inference(logits[i], {n: spikes[n][:, i] for n in job.layers}))

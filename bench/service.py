@@ -7,7 +7,9 @@ the checkpoint (default: an untrained sresnet_mini, threshold lowered so layers 
 prints in one run: the median latency of one spikes request (binary form, every layer) vs
 one direct ``model(image, return_spikes=True)`` call with the same torch threads, timed
 alternately (target ratio <= 1.2); the binary response's bytes vs the bit-packed minimum
-(target <= 1.1x) and vs the json form; and requests per second with 1, 8 and 32 clients.
+(target <= 1.1x) and vs the json form; requests per second with 1, 8 and 32 clients; a burst
+of 200 concurrent lesion requests (200 or 503 each, and the slowest /healthz meanwhile); and
+the server's RSS growth over 1,000 mixed requests after warm-up (target < 10 %).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import httpx
 import torch
 
 from backend.encoding import packed_size
+from backend.soak import HealthProbe, burst, mixed_soak, rss_bytes
 from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
 from tdsnn_core.data import sine_grating
 from tdsnn_core.models import create_model
@@ -41,14 +44,17 @@ def untrained_checkpoint(path: Path) -> None:
     torch.manual_seed(0)
     model = create_model("sresnet_mini", v_threshold=0.3)
     layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
-    save_checkpoint(path, model, build_sheets(layers), {})
+    save_checkpoint(
+        path, model, build_sheets(layers), {"train_config": {"data": {"kind": "gratings"}}}
+    )
 
 
 def start_server(models: Path, threads: int, device: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "TDSNN_THREADS": str(threads)}
+    env = {**os.environ, "TDSNN_THREADS": str(threads), "TDSNN_LESION_IMAGES": "64"}
+    env["TDSNN_QUEUE_SIZE"] = "64"  # room for the 32 throughput clients; the burst overflows it
     command = [sys.executable, "-m", "backend.command", "serve", "--models", str(models)]
     command += ["--port", str(port), "--device", device, "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env)
@@ -87,6 +93,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--soak", type=int, default=1000, help="mixed requests for the RSS check")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +107,7 @@ def main() -> None:
         process, url = start_server(models, args.threads, args.device)
         try:
             report(ckpt, url, model_id, args)
+            load(process.pid, url, model_id, args.soak)
         finally:
             process.terminate()
             process.wait(timeout=60)
@@ -143,6 +151,24 @@ def report(ckpt, url: str, model_id: str, args: argparse.Namespace) -> None:
     for clients in (1, 8, 32):
         rate = throughput(url, model_id, clients, max(2 * args.repeats, 2 * clients))
         print(f"throughput {clients:>2} clients  {rate:.1f} requests/s")
+
+
+def load(pid: int, url: str, model_id: str, soak: int) -> None:
+    """Backpressure (a burst of lesions) and memory (a mixed soak) figures."""
+    with HealthProbe(url) as probe:
+        answers = burst(
+            url, f"/v1/models/{model_id}/lesions", {"layer": "layer2.0", "units": [1]}, 200
+        )
+    counts = {s: sum(a.status == s for a in answers) for s in sorted({a.status for a in answers})}
+    print(f"burst     200 lesions {counts}   slowest /healthz {max(probe.seconds) * 1e3:.1f} ms")
+    mixed_soak(url, model_id, "layer2.0", 100)  # warm-up: caches, allocator pools
+    before = rss_bytes(pid)
+    mixed_soak(url, model_id, "layer2.0", soak)
+    after = rss_bytes(pid)
+    print(
+        f"memory    RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB over {soak} mixed "
+        f"requests: {after / before - 1:+.1%}  (target < +10 %)"
+    )
 
 
 if __name__ == "__main__":

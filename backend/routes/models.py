@@ -7,7 +7,7 @@ import math
 
 from fastapi import APIRouter
 
-from backend import schemas
+from backend import errors, schemas
 from backend.deps import Store
 from backend.registry import ModelEntry
 
@@ -33,7 +33,12 @@ async def list_models(store: Store) -> schemas.ModelList:
     )
 
 
-@router.get("/v1/models/{model_id}", response_model=schemas.ModelInfo, tags=["models"])
+@router.get(
+    "/v1/models/{model_id}",
+    response_model=schemas.ModelInfo,
+    responses=errors.responses(404, 422),
+    tags=["models"],
+)
 async def model_info(model_id: str, store: Store, positions: bool = True) -> schemas.ModelInfo:
     """Architecture, T, classes and topographic layers; with ``positions`` (default) each
     layer's unit positions on its sheet, base64-encoded float32."""
@@ -79,7 +84,7 @@ def _layer(entry: ModelEntry, name: str, positions: bool) -> schemas.LayerInfo:
     return schemas.LayerInfo(
         name=name,
         area=sheet.area,
-        dims=sheet.dims,
+        dims=list(sheet.dims),
         units=sheet.num_units,
         size_mm=sheet.size_mm,
         neighborhood_width_mm=sheet.neighborhood_width_mm,

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Response
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
+from backend import errors
+from backend.errors import ApiError
 from backend.schemas import Strict
 from tdsnn_core.analysis import default_probe_set
 from tdsnn_core.data import DataNotFoundError, FashionMNIST
@@ -52,13 +54,21 @@ async def list_probes() -> ProbeList:
 @router.get(
     "/v1/probes/{probe_id}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "the probe image"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the probe image",
+        },
+        **errors.responses(404),
+    },
 )
 async def probe_image(probe_id: str) -> Response:
     """One probe image as PNG; an unknown id is a 404 naming the known ones."""
     probes = await run_in_threadpool(bundled_probes)
     if probe_id not in probes:
-        raise HTTPException(404, f"unknown probe {probe_id!r}; known: {list(probes)}")
+        raise ApiError(
+            404, f"unknown probe {probe_id!r}; known: {list(probes)}", field="path.probe_id"
+        )
     return Response(probes[probe_id].png, media_type="image/png")
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import torch
-from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backend import schemas
-from backend.deps import ServiceSettings, Store
+from backend import errors, schemas
+from backend.bodies import media_type, unsupported, validated
+from backend.deps import ServiceSettings, Store, complete
 from backend.encoding import MEDIA_TYPE, pack_spikes, raster
-from backend.images import decode_image, grating_image
+from backend.errors import ApiError
+from backend.images import PART_TYPES, decode_image, grating_image
 from backend.registry import ModelEntry
 from backend.settings import Settings
 from backend.worker import Inference
 
 router = APIRouter(tags=["spikes"])
 FORM_FIELDS = {"image", "options"}
+ERRORS = errors.responses(400, 404, 409, 413, 415, 422, 503, 504)
 
 OPENAPI = {
     "requestBody": {
@@ -32,14 +31,21 @@ OPENAPI = {
                 "schema": {
                     "type": "object",
                     "required": ["image"],
+                    "additionalProperties": False,
                     "properties": {
-                        "image": {"type": "string", "format": "binary"},
-                        "options": {
+                        "image": {
                             "type": "string",
-                            "description": "JSON of SpikeOptions (default: {})",
+                            "format": "binary",
+                            "description": "a PNG or JPEG image of any size (resized to the "
+                            "model's input); the server's upload and pixel limits apply",
                         },
+                        "options": {"$ref": "#/components/schemas/SpikeOptions"},
                     },
-                }
+                },
+                "encoding": {
+                    "image": {"contentType": ", ".join(PART_TYPES)},
+                    "options": {"contentType": "application/json"},
+                },
             },
         },
     },
@@ -63,7 +69,9 @@ OPENAPI = {
 }
 
 
-@router.post("/v1/models/{model_id}/spikes", response_model=None, openapi_extra=OPENAPI)
+@router.post(
+    "/v1/models/{model_id}/spikes", response_model=None, responses=ERRORS, openapi_extra=OPENAPI
+)
 async def spikes(
     model_id: str,
     request: Request,
@@ -78,25 +86,29 @@ async def spikes(
     entry = store.get(model_id)
     options, image = await read_stimulus(request, entry, settings)
     layers, timesteps = plan(entry, options, settings)
-    inference = await asyncio.wrap_future(entry.worker.submit(image, timesteps, layers))
+    inference = await complete(
+        lambda deadline: entry.worker.submit(image, timesteps, layers, deadline),
+        settings.deadline_s,
+    )
     return await run_in_threadpool(respond, entry, options, timesteps, inference)
 
 
 def plan(
     entry: ModelEntry, options: schemas.SpikeOptions, settings: Settings
 ) -> tuple[tuple[str, ...], int]:
-    """The checked layers and T of a spikes request (422 for unknown layers, json too big)."""
+    """The checked layers and T of a spikes request (404: unknown layer; 409: json too big)."""
     layers = tuple(dict.fromkeys(options.layers or entry.sheets))
     for layer in layers:
-        entry.sheet(layer)
+        entry.sheet(layer, "body.layers")
     timesteps = options.timesteps or entry.model.timesteps
     if options.output == "json":
         values = timesteps * sum(entry.sheets[layer].num_units for layer in layers)
         if values > settings.max_json_values:
-            raise HTTPException(
-                422,
+            raise ApiError(
+                409,
                 f"the json output form is for small requests: {values} spike values exceed "
                 f"{settings.max_json_values}; use output 'binary' or fewer layers",
+                field="body.output",
             )
     return layers, timesteps
 
@@ -106,46 +118,40 @@ async def read_stimulus(
 ) -> tuple[schemas.SpikeOptions, torch.Tensor]:
     """The options and model input of a JSON (grating) or multipart (image upload) request."""
     size, channels = entry.model.config["input_size"], entry.model.config["in_channels"]
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media == "application/json":
-        body = _validated(schemas.SpikesRequest, await request.body(), ("body",))
+        body = validated(schemas.SpikesRequest, await request.body(), ("body",))
         s = body.stimulus
         image = grating_image(
             size, channels, s.orientation_deg, s.cycles_per_image, s.phase_deg, s.contrast
         )
         return body, image
     if media != "multipart/form-data":
-        raise HTTPException(
-            415,
-            f"content type {media or 'none'!r} is not accepted: send application/json "
-            "(a grating stimulus) or multipart/form-data (an image upload)",
+        raise unsupported(
+            media,
+            "application/json (a grating stimulus) or multipart/form-data (an image upload)",
         )
     async with request.form(max_files=2, max_fields=2) as form:
-        unknown = set(form.keys()) - FORM_FIELDS
+        unknown = sorted(set(form.keys()) - FORM_FIELDS)
         if unknown:
-            raise HTTPException(
-                422, f"unknown multipart field(s) {sorted(unknown)}; known: image, options"
+            raise ApiError(
+                422,
+                f"unknown multipart field(s) {unknown}; known: image, options",
+                field=f"body.{unknown[0]}",
             )
         upload, options = form.get("image"), form.get("options") or "{}"
         if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart field 'image' (a PNG or JPEG file) is missing")
+            raise ApiError(
+                422, "multipart field 'image' (a PNG or JPEG file) is missing", field="body.image"
+            )
         if isinstance(options, UploadFile):
             options = await options.read()
         data, declared = await upload.read(), upload.content_type
-    options = _validated(schemas.SpikeOptions, options, ("body", "options"))
+    options = validated(schemas.SpikeOptions, options, ("body", "options"))
     image = await run_in_threadpool(
         decode_image, data, declared, size, channels, settings.max_image_pixels
     )
     return options, image
-
-
-def _validated(model: type, text: str | bytes, loc: tuple[str, ...]):
-    """``model`` from JSON text; errors become the usual 422 validation response."""
-    try:
-        return model.model_validate_json(text)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        raise RequestValidationError([{**e, "loc": (*loc, *e["loc"])} for e in errors]) from None
 
 
 def _prediction(entry: ModelEntry, logits: np.ndarray, k: int) -> schemas.Prediction:

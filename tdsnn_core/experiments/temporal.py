@@ -76,9 +76,26 @@ def mean_word_entropy(words: np.ndarray) -> float:
 def resampled_word_entropy(words: np.ndarray, resamples: np.ndarray) -> np.ndarray:
     """:func:`mean_word_entropy` of each resample of the images: words [n_images, N],
     image indices [n_draws, m] (repeats allowed, e.g. a bootstrap) -> [n_draws]. Pass the
-    same resamples for two models' words (same images) for a paired interval."""
+    same resamples for two models' words (same images) for a paired interval.
+
+    Every draw's word counts are one product: (how often each image is drawn) [n_draws,
+    n_images] @ (one-hot word code per image) [n_images, units * codes], in unit chunks.
+    """
     codes = word_codes(words)
-    return np.array([_mean_code_entropy(codes, images) for images in np.atleast_2d(resamples)])
+    resamples = np.atleast_2d(resamples)
+    (n_draws, m), (n_images, n_units) = resamples.shape, codes.shape
+    draw_of = np.repeat(np.arange(n_draws), m)
+    drawn = np.bincount(draw_of * n_images + resamples.ravel(), minlength=n_draws * n_images)
+    drawn = drawn.reshape(n_draws, n_images).astype(np.float32)
+    n_codes = int(codes.max()) + 1
+    chunk = max(1, 2**23 // (n_images * n_codes))
+    total = np.zeros(n_draws)
+    for start in range(0, n_units, chunk):
+        block = codes[:, start : start + chunk]
+        onehot = (block[:, :, None] == np.arange(n_codes)).reshape(n_images, -1)
+        p = (drawn @ onehot.astype(np.float32)) / m  # [n_draws, units * codes]
+        total -= (p * np.log2(p, out=np.zeros_like(p), where=p > 0)).sum(axis=1)
+    return total / n_units
 
 
 @dataclass(frozen=True)

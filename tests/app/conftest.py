@@ -2,7 +2,7 @@
 Debian Chromium (Playwright) with one dashboard page, shared by the module's tests.
 
 Screenshots go to tests/app/artifacts/ (git-ignored). Without playwright or /usr/bin/chromium
-the tests are skipped with the reason; CI installs Chromium (.ci/run), so it never skips them.
+the tests fail with one line naming what is missing: ``make test`` installs both.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def browser():
     on the main thread while it lives, which would break later tests that call asyncio.run."""
     reason = browser_missing()
     if reason is not None:
-        pytest.skip(f"browser tests skipped: {reason}")
+        pytest.fail(f"the browser tests cannot run: {reason} (make test installs it)", False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -198,7 +198,7 @@ def test_lesion_run_shows_bars_and_disc_and_reruns_the_stimulus(dashboard, serve
         "() => window.tdsnn.model('lesion-bars').data.accuracy.length > 0", timeout=180_000
     )
     bars = model_value(page, "lesion-bars", "Array.from(m.data.accuracy)")
-    assert len(bars) == 3 * 10 and all(0 <= a <= 1 for a in bars)
+    assert len(bars) == 3 * 10 and all(0 <= a <= 100 for a in bars)  # percent
     assert page.get_by_text("of layer4.1 silenced within").is_visible()
     screenshot(page, "07-lesion")
     label = stimulus_label(page)

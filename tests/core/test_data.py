@@ -77,11 +77,9 @@ def test_image_folder_layout(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.skipif(
-    not Path(DEFAULT_ROOT).is_dir(),
-    reason="needs the Debian dataset-fashion-mnist package (installed by .ci/run)",
-)
 def test_real_fashion_mnist_package() -> None:
+    """`make test` installs Debian's dataset-fashion-mnist, so its absence is a failure."""
+    assert Path(DEFAULT_ROOT).is_dir(), "apt-get install dataset-fashion-mnist (make data)"
     ds = build_dataset("fashion_mnist", None, "test", input_size=28, channels=1, num_classes=10)
     assert len(ds) == 10_000 and ds[0][0].shape == (1, 28, 28)
 

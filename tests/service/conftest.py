@@ -8,22 +8,15 @@ import httpx
 import pytest
 import torch
 from safetensors.torch import save_file
-from service_helpers import start_server
+from service_helpers import start_server, write_checkpoint
 
-from tdsnn_core.checkpoints import load_checkpoint, save_checkpoint
-from tdsnn_core.models import create_model
-from tdsnn_core.sheets import build_sheets
+from tdsnn_core.checkpoints import load_checkpoint
 
-LIMITS = {"TDSNN_MAX_UPLOAD_BYTES": "1000000", "TDSNN_MAX_IMAGE_PIXELS": "4000000"}
-
-
-def write_checkpoint(path: Path, **options) -> None:
-    """An untrained sresnet_mini (low threshold, so units fire) trained "on" gratings."""
-    torch.manual_seed(0)
-    model = create_model("sresnet_mini", v_threshold=0.25, **options)
-    layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
-    meta = {"train_config": {"data": {"kind": "gratings"}}, "epoch": 3, "metrics": {"top1": 0.5}}
-    save_checkpoint(path, model, build_sheets(layers), meta)
+LIMITS = {
+    "TDSNN_MAX_UPLOAD_BYTES": "1000000",
+    "TDSNN_MAX_IMAGE_PIXELS": "4000000",
+    "TDSNN_QUEUE_SIZE": "64",  # room for test_concurrency's 50 requests at once
+}
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from tdsnn_core.checkpoints import save_checkpoint
+from tdsnn_core.models import create_model
+from tdsnn_core.sheets import build_sheets
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+def write_checkpoint(path: Path, name: str = "sresnet_mini", **options) -> None:
+    """An untrained model (low threshold, so units fire) trained "on" gratings."""
+    torch.manual_seed(0)
+    model = create_model(name, v_threshold=0.25, **options)
+    layers = [(t.name, t.area, t.dims, t.downsampling) for t in model.topographic_layers()]
+    meta = {"train_config": {"data": {"kind": "gratings"}}, "epoch": 3, "metrics": {"top1": 0.5}}
+    save_checkpoint(path, model, build_sheets(layers), meta)
 
 
 def png(width: int = 45, height: int = 31, seed: int = 0) -> bytes:
@@ -39,18 +52,29 @@ def upload_input(data: bytes, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(grey, np.float32) / 255.0)[None]
 
 
+def error(response: httpx.Response, status: int) -> dict:
+    """The body of an error answer of ``status``, checked to be the one error shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "detail", "field"} and body["detail"], body
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(models: Path, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    """``python -m backend.command serve`` on a free port; returns once /healthz answers."""
+def start_server(
+    models: Path, log: Path, log_level: str = "info", **env: str
+) -> tuple[subprocess.Popen, str]:
+    """``python -m backend.command serve`` on a free port; returns once /healthz answers
+    (200, or 401 with a token). Settings come from ``env`` (``TDSNN_*``)."""
     port = free_port()
     environment = {**os.environ, "TDSNN_THREADS": "1", "TDSNN_LESION_IMAGES": "32", **env}
     command = [sys.executable, "-m", "backend.command", "serve", "--models", str(models)]
-    command += ["--port", str(port), "--device", "cpu", "--log-level", "info"]
+    command += ["--port", str(port), "--device", "cpu", "--log-level", log_level]
     with open(log, "w") as fh:
         process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=fh, stderr=fh)
     url = f"http://127.0.0.1:{port}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from service_helpers import error
 
 from backend.client import ServiceError, TDSNNClient
-from tdsnn_core.analysis import disc_units
+from tdsnn_core.experiments import disc_units
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +41,13 @@ def test_category_map_and_patches(client):
 
 
 def test_map_errors(client, http):
-    with pytest.raises(ServiceError) as error:
+    with pytest.raises(ServiceError) as raised:
         client.maps("mini", "orientation", layer="nope")
-    assert error.value.status == 422 and "unknown layer 'nope'" in error.value.detail
+    assert raised.value.status == 404 and "unknown layer 'nope'" in raised.value.detail
     assert http.get("/v1/models/mini/maps/colour").status_code == 422
-    with pytest.raises(ServiceError) as error:
-        client.maps("tiny", "orientation")  # too few units for a map: a 422 saying why
-    assert error.value.status == 422 and "no orientation map" in error.value.detail
+    with pytest.raises(ServiceError) as raised:
+        client.maps("tiny", "orientation")  # too few units for a map: a 409 saying why
+    assert raised.value.status == 409 and "no orientation map" in raised.value.detail
 
 
 def test_disc_lesion_with_random_control(client, local):
@@ -54,8 +55,14 @@ def test_disc_lesion_with_random_control(client, local):
     effect = client.lesion("mini", "layer2.0", centre_mm=(18.0, 18.0), radius_mm=10.0, seed=1)
     assert effect["units"] == len(disc_units(sheet.positions, (18.0, 18.0), 10.0)) > 0
     assert len(effect["categories"]) == 10
-    for key in ("before", "after", "control_after"):
-        assert len(effect[key]) == 10 and all(0 <= a <= 1 for a in effect[key])
+    for key in ("before", "after", "control_after"):  # percent
+        assert len(effect[key]) == 10 and all(0 <= a <= 100 for a in effect[key])
+    assert effect["n_controls"] >= 20
+    for k in range(10):  # deficits in points, each inside its interval
+        low, high = effect["deficit_interval"][k]
+        assert effect["deficit"][k] == pytest.approx(effect["before"][k] - effect["after"][k])
+        assert low <= effect["deficit"][k] <= high
+        assert effect["specific"][k] == (low > effect["control_interval"][k][1])
 
 
 def test_unit_lesion_with_readout_scorer(client):
@@ -65,17 +72,27 @@ def test_unit_lesion_with_readout_scorer(client):
     assert silenced_all["before"] == effect["before"]
 
 
+def test_a_disc_off_the_layers_sheet_silences_nothing(client, local):
+    size = local["tiny"].sheets["layer1.0"].size_mm  # the early sheet, 2.4 mm
+    effect = client.lesion("tiny", "layer1.0", centre_mm=(60.0, 60.0), radius_mm=1.0)
+    assert size < 10 and effect["units"] == 0 and effect["after"] == effect["before"]
+
+
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "status", "field"),
     [
-        ({"layer": "layer2.0"}, "either centre_mm and radius_mm, or units"),
-        ({"layer": "layer2.0", "units": [1], "radius_mm": 2}, "either"),
-        ({"layer": "layer2.0", "centre_mm": [1, 2], "radius_mm": -1}, "radius_mm"),
-        ({"layer": "layer2.0", "units": [99999]}, "units must lie in"),
-        ({"layer": "layer9", "units": [1]}, "unknown layer"),
-        ({"layer": "layer2.0", "units": [1], "surgeon": "x"}, "surgeon"),
+        ({"layer": "layer2.0"}, 422, "body.centre_mm"),
+        ({"layer": "layer2.0", "units": [1], "radius_mm": 2}, 422, "body.radius_mm"),
+        ({"layer": "layer2.0", "centre_mm": [1, 2], "radius_mm": -1}, 422, "body.radius_mm"),
+        ({"layer": "layer2.0", "centre_mm": [1, 71], "radius_mm": 1}, 422, "body.centre_mm.1"),
+        ({"layer": "layer2.0", "centre_mm": [1, 2, 3], "radius_mm": 1}, 422, "body.centre_mm"),
+        ({"layer": "layer2.0", "units": [5320, 2741863567349376081685608098955264]}, 422, None),
+        ({"layer": "layer2.0", "units": [True]}, 422, "body.units.0"),
+        ({"layer": "layer2.0", "units": [1], "surgeon": "x"}, 422, "body.surgeon"),
+        ({"layer": "layer2.0", "units": [99999]}, 404, "body.units"),
+        ({"layer": "layer9", "units": [1]}, 404, "body.layer"),
     ],
 )
-def test_bad_lesions(http, body, words):
-    response = http.post("/v1/models/tiny/lesions", json=body)
-    assert response.status_code == 422 and words in response.text
+def test_bad_lesions(http, body, status, field):
+    answer = error(http.post("/v1/models/tiny/lesions", json=body), status)
+    assert answer["field"] == (field or "body.units.1")

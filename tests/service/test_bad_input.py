@@ -1,14 +1,14 @@
-"""Each bad input is a 4xx JSON error naming the problem, and the server keeps serving."""
+"""Each bad input is a 4xx in the one error shape ({code, detail, field}) naming the problem
+and the offending field, at a status the OpenAPI document declares; the server keeps serving."""
 
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pytest
 from PIL import Image
-from service_helpers import png
+from service_helpers import error, png
 
 URL = "/v1/models/tiny/spikes"
 
@@ -26,9 +26,9 @@ def bomb() -> bytes:
     return buffer.getvalue()
 
 
-def gif() -> bytes:
+def encoded(image_format: str) -> bytes:
     buffer = io.BytesIO()
-    Image.new("L", (8, 8)).save(buffer, format="GIF")
+    Image.new("L", (8, 8)).save(buffer, format=image_format)
     return buffer.getvalue()
 
 
@@ -39,22 +39,37 @@ UPLOADS = {
     "over the size limit": (b"\x89PNG" + bytes(1_200_000), "image/png", 413, "exceeds the limit"),
     "decompression bomb": (bomb(), "image/png", 413, "pixels"),
     "wrong part type": (png(), "text/plain", 415, "text/plain"),
-    "gif": (gif(), "image/gif", 415, "image/gif"),
+    "gif": (encoded("GIF"), "image/gif", 415, "image/gif"),
+    "webp": (encoded("WEBP"), "image/webp", 415, "image/webp"),
 }
+CODES = {400: "bad_image", 413: "too_large", 415: "unsupported_media_type"}
+
+
+@pytest.fixture(scope="module")
+def documented(http) -> dict[str, set[str]]:
+    """Declared statuses of the spikes route and the lesions route."""
+    paths = http.get("/openapi.json").json()["paths"]
+    return {
+        "spikes": set(paths["/v1/models/{model_id}/spikes"]["post"]["responses"]),
+        "lesions": set(paths["/v1/models/{model_id}/lesions"]["post"]["responses"]),
+    }
 
 
 @pytest.mark.parametrize("case", list(UPLOADS))
-def test_bad_uploads(http, case):
+def test_bad_uploads(http, documented, case):
     data, content_type, status, words = UPLOADS[case]
     response = http.post(URL, files={"image": ("x", data, content_type)})
-    assert response.status_code == status, response.text
-    assert words in response.json()["detail"]
+    body = error(response, status)
+    assert words in body["detail"] and str(status) in documented["spikes"]
+    assert body["code"] == CODES[status]
+    assert body["field"] == ("body.image" if case != "over the size limit" else None)
     assert http.get("/healthz").status_code == 200
 
 
-def test_gif_declared_as_png_is_refused_by_its_format(http):
-    response = http.post(URL, files={"image": ("x.png", gif(), "image/png")})
-    assert response.status_code == 415 and "GIF" in response.json()["detail"]
+@pytest.mark.parametrize("image_format", ["GIF", "WEBP"])
+def test_other_formats_declared_as_png_are_refused_by_their_format(http, image_format):
+    response = http.post(URL, files={"image": ("x.png", encoded(image_format), "image/png")})
+    assert image_format in error(response, 415)["detail"]
 
 
 def test_jpeg_is_accepted(http):
@@ -62,59 +77,78 @@ def test_jpeg_is_accepted(http):
     assert response.status_code == 200
 
 
-def field_errors(response) -> str:
-    assert response.status_code == 422, response.text
-    return json.dumps(response.json()["detail"])
+def invalid(response) -> dict:
+    body = error(response, 422)
+    assert body["code"] == "invalid_request"
+    return body
 
 
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "field"),
     [
-        ({"stimulus": {}, "timesteps": 0}, "timesteps"),
-        ({"stimulus": {}, "timesteps": 65}, "timesteps"),
-        ({"stimulus": {}, "colour": "red"}, "colour"),
-        ({"stimulus": {"orientation": 3}}, "orientation"),
-        ({"stimulus": {}, "output": "png"}, "output"),
-        ({}, "stimulus"),
+        ({"stimulus": {}, "timesteps": 0}, "body.timesteps"),
+        ({"stimulus": {}, "timesteps": 65}, "body.timesteps"),
+        ({"stimulus": {}, "timesteps": "3"}, "body.timesteps"),
+        ({"stimulus": {}, "colour": "red"}, "body.colour"),
+        ({"stimulus": {"orientation": 3}}, "body.stimulus.orientation"),
+        ({"stimulus": {"contrast": False}}, "body.stimulus.contrast"),
+        ({"stimulus": {}, "output": "png"}, "body.output"),
+        ({}, "body.stimulus"),
     ],
 )
-def test_bad_json_requests(http, body, words):
-    assert words in field_errors(http.post(URL, json=body))
+def test_bad_json_requests(http, body, field):
+    assert invalid(http.post(URL, json=body))["field"] == field
 
 
-def test_malformed_json(http):
-    response = http.post(
-        URL, content=b'{"stimulus": {', headers={"content-type": "application/json"}
-    )
-    assert "json_invalid" in field_errors(response)
+def test_integral_floats_are_integers_as_in_json_schema(http):
+    assert http.post(URL, json={"stimulus": {}, "timesteps": 2.0}).status_code == 200
+
+
+@pytest.mark.parametrize("content", [b'{"stimulus": {', b"\xff\xfe{\x00", b"[1, 2]"])
+def test_malformed_json(http, content):
+    response = http.post(URL, content=content, headers={"content-type": "application/json"})
+    assert invalid(response)["field"] is not None
 
 
 def test_unknown_layer_and_nyquist(http):
-    response = http.post(URL, json={"stimulus": {}, "layers": ["layer9.9"]})
-    assert response.status_code == 422 and "unknown layer 'layer9.9'" in response.json()["detail"]
-    response = http.post(URL, json={"stimulus": {"cycles_per_image": 9}})
-    assert response.status_code == 422 and "Nyquist" in response.json()["detail"]
+    body = error(http.post(URL, json={"stimulus": {}, "layers": ["layer9.9"]}), 404)
+    assert "unknown layer 'layer9.9'" in body["detail"] and body["field"] == "body.layers"
+    body = error(http.post(URL, json={"stimulus": {"cycles_per_image": 9}}), 409)
+    assert "Nyquist" in body["detail"] and body["code"] == "model_limit"
+    assert body["field"] == "body.stimulus.cycles_per_image"
 
 
 def test_bad_multipart_options(http):
     files = {"image": ("x.png", png(), "image/png")}
     response = http.post(URL, files=files, data={"options": '{"timesteps": 999}'})
-    assert "options" in field_errors(response) and "timesteps" in field_errors(response)
+    assert invalid(response)["field"] == "body.options.timesteps"
     response = http.post(URL, files=files, data={"options": "{not json"})
-    assert "json_invalid" in field_errors(response)
+    assert invalid(response)["field"] == "body.options"
     response = http.post(URL, files=files, data={"extra": "1"})
-    assert response.status_code == 422 and "extra" in response.json()["detail"]
+    assert invalid(response)["field"] == "body.extra"
     response = http.post(URL, files={"options": (None, "{}")})
-    assert response.status_code == 422 and "'image'" in response.json()["detail"]
+    assert "'image'" in invalid(response)["detail"]
 
 
-def test_wrong_content_type(http):
+def test_wrong_content_type(http, documented):
     response = http.post(URL, content=b"stimulus", headers={"content-type": "text/plain"})
-    assert response.status_code == 415 and "text/plain" in response.json()["detail"]
+    body = error(response, 415)
+    assert "text/plain" in body["detail"] and body["field"] == "header.content-type"
+    lesion = http.post("/v1/models/tiny/lesions", content=b"{}", headers={"content-type": "x/y"})
+    assert error(lesion, 415)["code"] == "unsupported_media_type" and "415" in documented["lesions"]
 
 
 def test_json_form_is_for_small_requests(http):
     response = http.post(
         "/v1/models/mini/spikes", json={"stimulus": {}, "output": "json", "timesteps": 64}
     )
-    assert response.status_code == 422 and "binary" in response.json()["detail"]
+    body = error(response, 409)
+    assert "binary" in body["detail"] and body["field"] == "body.output"
+
+
+def test_unknown_routes_and_methods_answer_in_the_same_shape(http):
+    assert error(http.get("/v2/nothing"), 404)["code"] == "not_found"
+    response = http.delete("/healthz")
+    assert (
+        error(response, 405)["code"] == "method_not_allowed" and "GET" in response.headers["allow"]
+    )

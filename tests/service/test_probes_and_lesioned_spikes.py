@@ -11,8 +11,8 @@ from PIL import Image
 from service_helpers import png, run_direct, upload_input
 
 from backend.client import ServiceError, TDSNNClient
-from tdsnn_core.analysis import disc_units
 from tdsnn_core.data import sine_grating
+from tdsnn_core.experiments import disc_units
 from tdsnn_core.models import lesioned
 
 GRATING = {"orientation_deg": 60.0, "cycles_per_image": 4.0, "phase_deg": 0.0, "contrast": 1.0}
@@ -79,12 +79,12 @@ def test_lesioned_upload_with_options(client, local):
 def test_lesioned_spikes_errors(client, http):
     with pytest.raises(ServiceError) as error:
         client.spikes("mini", grating=GRATING, lesion={**DISC, "layer": "nope"})
-    assert error.value.status == 422 and "unknown layer 'nope'" in error.value.detail
+    assert error.value.status == 404 and "unknown layer 'nope'" in error.value.detail
     response = http.post(
         "/v1/models/mini/spikes/lesioned",
         params={"layer": "layer2.0", "x_mm": 1.0, "y_mm": 1.0},
         json={"stimulus": GRATING},
     )
-    assert response.status_code == 422 and "radius_mm" in response.text
+    assert response.status_code == 422 and response.json()["field"] == "query.radius_mm"
     response = http.post("/v1/models/mini/spikes/lesioned", params={**DISC, "radius_mm": -1})
-    assert response.status_code == 422
+    assert response.status_code == 422 and response.json()["field"] == "query.radius_mm"
