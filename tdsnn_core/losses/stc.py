@@ -12,7 +12,8 @@ are ratios of sums of products, which bfloat16 cannot hold (method.md, "Precisio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import torch
@@ -104,14 +105,18 @@ def clustered_batches(
     cluster_size: int,
     clusters_per_layer: int,
     generator: torch.Generator | None,
+    start_dim: int,
 ) -> list[ClusterBatch]:
-    """Sample each layer's clusters and stack layers of similar cluster size.
+    """Sample each layer's clusters and stack layers of similar cluster size, in float32.
 
-    ``values[layer]`` is [..., N]. Layers whose largest cluster pads to the same power of two
-    share one :class:`ClusterBatch`, so every layer's clusters run through batched kernels.
+    ``values[layer]`` is flattened from ``start_dim`` to [..., N]. Layers whose largest
+    cluster pads to the same power of two share one :class:`ClusterBatch`, so every layer's
+    clusters run through batched kernels.
     """
     groups: dict[int, list[ClusterBatch]] = {}
     for layer, pos in positions.items():
+        pos = pos.float()
+        flat = values[layer].flatten(start_dim).float()
         clusters = sample_clusters(
             pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
         )
@@ -120,7 +125,7 @@ def clustered_batches(
         valid = clusters.valid.to(pos.dtype)
         groups.setdefault(n, []).append(
             ClusterBatch(
-                gather_clusters(values[layer], clusters),
+                gather_clusters(flat, clusters),
                 inverse_distance_targets(pos[clusters.indices], clusters.mask),
                 pair_weights(clusters.mask).to(pos.dtype),
                 valid / valid.sum().clamp_min(1.0),
@@ -132,15 +137,21 @@ def clustered_batches(
     ]
 
 
-def _float32(values: Mapping[str, torch.Tensor], layers, start_dim: int) -> dict:
-    return {layer: values[layer].flatten(start_dim).float() for layer in layers}
+def _float32_outside_autocast(loss: Callable[..., TopoLossParts]) -> Callable[..., TopoLossParts]:
+    """Run a topographic loss with CPU and CUDA autocast off (its parts are ratios of sums of
+    products that bfloat16 cannot hold), after checking its ``eps``."""
+
+    @functools.wraps(loss)
+    def run(*args, eps: float = 1e-3, **kwargs) -> TopoLossParts:
+        if not eps > 0:
+            raise ValueError(f"topography eps must be > 0 (silent units need it), got {eps}")
+        with torch.autocast("cpu", enabled=False), torch.autocast("cuda", enabled=False):
+            return loss(*args, eps=eps, **kwargs)
+
+    return run
 
 
-def _check_eps(eps: float) -> None:
-    if not eps > 0:
-        raise ValueError(f"topography eps must be > 0 (silent units need it), got {eps}")
-
-
+@_float32_outside_autocast
 def stc_loss(
     spikes: Mapping[str, torch.Tensor],
     positions: Mapping[str, torch.Tensor],
@@ -159,26 +170,23 @@ def stc_loss(
     ``spikes[layer]`` is [T, B, C, H, W] (or [T, B, N]); ``positions[layer]`` is [N, 2] in mm
     on the same device. A term whose weight is 0 is not computed (reported as 0).
     """
-    _check_eps(eps)
     device = next(iter(positions.values())).device
-    with torch.autocast(device.type, enabled=False):
-        flat = _float32(spikes, positions, 2)
-        pos = {layer: p.float() for layer, p in positions.items()}
-        steps = next(iter(flat.values())).shape[0]
-        w = default_window(steps) if window is None else window
-        rate_sum = timing_sum = torch.zeros((), device=device)
-        for batch in clustered_batches(
-            flat, pos, neighborhood_widths, cluster_size, clusters_per_layer, generator
-        ):
-            if alpha:
-                term = rate_term(batch.values.mean(1), batch.target, batch.weights, eps)
-                rate_sum = rate_sum + (term * batch.share).sum()
-            if beta:
-                term = timing_term(batch.values, batch.target, batch.weights, w, eps)
-                timing_sum = timing_sum + (term * batch.share).sum()
-        return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
+    steps = next(iter(spikes.values())).shape[0]
+    w = default_window(steps) if window is None else window
+    rate_sum = timing_sum = torch.zeros((), device=device)
+    for batch in clustered_batches(
+        spikes, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator, 2
+    ):
+        if alpha:
+            term = rate_term(batch.values.mean(1), batch.target, batch.weights, eps)
+            rate_sum = rate_sum + (term * batch.share).sum()
+        if beta:
+            term = timing_term(batch.values, batch.target, batch.weights, w, eps)
+            timing_sum = timing_sum + (term * batch.share).sum()
+    return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
 
 
+@_float32_outside_autocast
 def spatial_correlation_loss(
     responses: Mapping[str, torch.Tensor],
     positions: Mapping[str, torch.Tensor],
@@ -194,17 +202,11 @@ def spatial_correlation_loss(
 
     On a spiking model's firing rates this equals the STC rate term alone (beta = 0).
     """
-    _check_eps(eps)
     device = next(iter(positions.values())).device
-    with torch.autocast(device.type, enabled=False):
-        flat = _float32(responses, positions, 1)
-        pos = {layer: p.float() for layer, p in positions.items()}
-        total = torch.zeros((), device=device)
-        for batch in clustered_batches(
-            flat, pos, neighborhood_widths, cluster_size, clusters_per_layer, generator
-        ):
-            total = (
-                total
-                + (rate_term(batch.values, batch.target, batch.weights, eps) * batch.share).sum()
-            )
-        return TopoLossParts(weight * total, total, torch.zeros((), device=device))
+    total = torch.zeros((), device=device)
+    for batch in clustered_batches(
+        responses, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator, 1
+    ):
+        term = rate_term(batch.values, batch.target, batch.weights, eps)
+        total = total + (term * batch.share).sum()
+    return TopoLossParts(weight * total, total, torch.zeros((), device=device))
