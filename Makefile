@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 FMNIST := /usr/share/datasets/fashion-mnist
 CHROMIUM := /usr/bin/chromium
+DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf
+LIBERATION := /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf
+PHOTOS := /usr/share/backgrounds/mate/nature
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # apt-get install PACKAGE, unless the path $(2) exists
 define debian
@@ -17,7 +20,12 @@ define debian
 		{ echo "make: could not install Debian's $(1) ($(3))"; exit 1; }
 endef
 
-.PHONY: demo test lint format data browser
+# The separate Brain-Score environment (requirements-brainscore.txt), kept out of $(VENV).
+BS_VENV ?= .venv-brainscore
+BS_STAMP := $(BS_VENV)/.installed-$(shell sha1sum requirements-brainscore.txt | cut -c1-12)
+BS_MODEL := tdsnn_fmnist_stc
+
+.PHONY: demo test lint format data browser brainscore-venv brainscore-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +33,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-data:  ## Fashion-MNIST from Debian (31 MB); nothing is downloaded at run time
+data:  ## Debian's Fashion-MNIST (31 MB), fonts and nature photos: the sources of `tdsnn data build`
 	$(call debian,dataset-fashion-mnist,$(FMNIST),the data of the card and report and probe tests)
+	$(call debian,fonts-dejavu-core fonts-dejavu-extra,$(DEJAVU),the characters of the category dataset)
+	$(call debian,fonts-liberation,$(LIBERATION),the characters of the category dataset)
+	$(call debian,mate-backgrounds,$(PHOTOS),the place photos of the category dataset)
 
 browser:  ## Debian's Chromium, driven by Playwright in the dashboard tests (no browser download)
 	$(call debian,chromium,$(CHROMIUM),the browser of the dashboard tests)
@@ -44,3 +55,21 @@ format: $(STAMP)
 
 test: $(STAMP) data browser lint
 	$(BIN)/python -m pytest
+
+$(BS_STAMP): requirements-brainscore.txt
+	$(PYTHON) -m venv $(BS_VENV)
+	$(BS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BS_VENV)/bin/python -m pip install --quiet -r requirements-brainscore.txt
+	$(BS_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+brainscore-venv: $(BS_STAMP)  ## brainscore-vision 2.4 + torch + this project (--no-deps), ~7 GB
+
+# Export the bundled model into the environment's brainscore_vision/models/ and run the
+# plugin's own test there (load_model, every region, time bins, tissue_x/tissue_y).
+brainscore-test: $(STAMP) $(BS_STAMP)
+	models=$$($(BS_VENV)/bin/python -c "import brainscore_vision as b, os; print(os.path.dirname(b.__file__))")/models && \
+	rm -rf $$models/$(BS_MODEL) && \
+	$(BIN)/tdsnn export brainscore models/fmnist_stc.safetensors --out $$models/$(BS_MODEL) && \
+	BS_INSTALL_DEPENDENCIES=no RESULTCACHING_DISABLE=1 $(BS_VENV)/bin/python -m pytest -q \
+		-p no:cacheprovider -c /dev/null --rootdir $$models $$models/$(BS_MODEL)/test.py

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from tdsnn_core.checkpoints import Checkpoint, load_checkpoint
-from tdsnn_core.config import TopographyConfig, load_config
+from tdsnn_core.config import TopographyConfig, TrainConfig, load_config
 
 SUBSET_IMAGES = 1000
 # The topography options that shape training, per loss kind (the rest are inert for it).
@@ -37,7 +37,14 @@ TOPOGRAPHY_KEYS = {
     "tdann": _CLUSTER_KEYS,
     "topoloss": ("kind", "alpha", "layers", "topoloss_factor", "ramp_epochs"),
 }
-TOLERANCE = {"top1": 0.3, "v1_smoothness": 0.02, "mean_rate": 0.02}  # rates: relative
+TOLERANCE = {
+    "top1": 0.3,
+    "v1_smoothness": 0.02,
+    "mean_rate": 0.02,  # relative
+    "smoothness_percentile": 2.0,
+    "orientation_fractions": 0.01,
+    "pinwheel_density": 0.05,
+}
 
 
 class CardError(ValueError):
@@ -70,12 +77,7 @@ def file_sha256(path: str | Path) -> str:
 def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: int = 100) -> dict:
     """Top-1 on the first ``images`` test images of the checkpoint's training data, mean firing
     rate of every topographic layer on them, and the V1 orientation-map smoothness."""
-    from tdsnn_core.experiments import (
-        AnalysisSettings,
-        area_layer,
-        labelled_images,
-        layer_orientation_map,
-    )
+    from tdsnn_core.experiments import AnalysisSettings, area_layer, labelled_images
     from tdsnn_core.recording import forward_batches
 
     settings = AnalysisSettings(subset=images, batch_size=batch_size)
@@ -87,18 +89,36 @@ def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: in
         for name in rate_sums:
             rate_sums[name] += float(out.spikes[name].float().mean(dim=(0, *range(2, 5))).sum())
     v1 = area_layer(ckpt.sheets, "V1")
-    try:
-        smoothness = round(
-            layer_orientation_map(model, ckpt.sheets[v1], settings).smoothness.score, 4
-        )
-    except ValueError:  # V1 silent to gratings: no map to measure
-        smoothness = None
     return {
         "images": len(inputs),
         "top1": round(100.0 * hits / len(inputs), 2),
         "mean_rate": {name: round(total / len(inputs), 5) for name, total in rate_sums.items()},
         "v1_layer": v1,
-        "v1_smoothness": smoothness,
+        **v1_map_metrics(model, ckpt.sheets[v1], settings),
+    }
+
+
+def v1_map_metrics(model, sheet, settings) -> dict:
+    """What the card records of the V1 orientation map: units and retinotopic grid,
+    smoothness beside its shuffle null, orientation diversity of the tuned units, and the
+    pinwheel density per column spacing squared (None with the reason when unresolvable)."""
+    from tdsnn_core.experiments import layer_orientation_map
+
+    _, *grid = sheet.dims
+    record = {"v1_units": int(np.prod(sheet.dims)), "v1_grid": list(grid)}
+    try:
+        vmap = layer_orientation_map(model, sheet, settings)
+    except ValueError as exc:  # V1 silent to gratings: no map to measure
+        return {**record, "v1_smoothness": None, "v1_map_unmeasurable": str(exc)}
+    wheels = vmap.pinwheels
+    return {
+        **record,
+        "v1_smoothness": round(vmap.smoothness.score, 4),
+        "smoothness_percentile": round(vmap.smoothness_null.score.percentile, 1),
+        "orientation_fractions": [round(float(f), 4) for f in vmap.diversity.fractions],
+        "pinwheel_density": round(float(wheels.density), 3) if wheels.resolvable else None,
+        "pinwheel_reason": wheels.reason,
+        "column_spacing_mm": round(float(wheels.column_spacing_mm), 3),
     }
 
 
@@ -156,7 +176,13 @@ def render_card(card: dict) -> str:
         f"| top-1, full test set | {m['test_top1']} % |",
         f"| top-5, full test set | {m['test_top5']} % |",
         f"| top-1, first {s['images']} test images | {s['top1']} % |",
-        f"| V1 ({s['v1_layer']}) orientation-map smoothness | {s['v1_smoothness']} |",
+        f"| V1 ({s['v1_layer']}) units, retinotopic grid | {s['v1_units']}, "
+        f"{' x '.join(map(str, s['v1_grid']))} |",
+        f"| V1 orientation-map smoothness (percentile of its shuffle null) | "
+        f"{s['v1_smoothness']} ({s.get('smoothness_percentile')}) |",
+        f"| V1 tuned units per 22.5-degree orientation bin (0, 22.5, ... deg) | "
+        f"{_percentages(s.get('orientation_fractions'))} |",
+        f"| V1 pinwheels per column spacing squared (spacing) | {_pinwheels(s)} |",
         f"| mean firing rate per layer | {rates} |",
         "",
         card["notes"],
@@ -165,6 +191,19 @@ def render_card(card: dict) -> str:
     ]
     front = yaml.safe_dump(card, sort_keys=False, allow_unicode=True)
     return f"---\n{front}---\n\n" + "\n".join(body) + "\n"
+
+
+def _percentages(fractions: list[float] | None) -> str:
+    return "-" if fractions is None else " / ".join(f"{100 * f:.1f}" for f in fractions) + " %"
+
+
+def _pinwheels(subset: dict) -> str:
+    if "v1_map_unmeasurable" in subset:
+        return f"no map: {subset['v1_map_unmeasurable']}"
+    spacing = subset.get("column_spacing_mm")
+    if subset.get("pinwheel_density") is not None:
+        return f"{subset['pinwheel_density']} (Lambda {spacing} mm)"
+    return f"not resolvable: {subset.get('pinwheel_reason')} (Lambda {spacing} mm)"
 
 
 def write_card(card: dict, path: str | Path) -> Path:
@@ -202,8 +241,13 @@ def _topography(train_config: dict) -> dict:
 def _config_drift(card: dict, ckpt: Checkpoint) -> list[str]:
     """Differences between the card's config file and the config the checkpoint was trained
     with: model, data, optimiser and the topography options that matter for its loss (run
-    options such as the output folder and thread count excluded)."""
-    trained = dict(ckpt.meta.get("train_config", {}))
+    options such as the output folder and thread count excluded); an option newer than the
+    checkpoint counts as its default."""
+    defaults = TrainConfig().to_dict()  # options newer than the checkpoint: their defaults
+    given = ckpt.meta.get("train_config", {})
+    trained = {
+        section: {**values, **given.get(section, {})} for section, values in defaults.items()
+    }
     current = load_config(card["training"]["config"]).to_dict()
     current["topography"], trained["topography"] = _topography(current), _topography(trained)
     return [
@@ -226,11 +270,20 @@ def check_card(checkpoint: str | Path, card_file: str | Path | None = None) -> C
         problems.append(f"sha256 {digest} differs from the card's {card.get('sha256')}")
     problems += _config_drift(card, ckpt)
     measured, expected = subset_metrics(ckpt), card["metrics"]["subset"]
-    for key in ("top1", "v1_smoothness"):
-        got, want = measured[key], expected.get(key)
+    for key in ("top1", "v1_smoothness", "smoothness_percentile", "pinwheel_density"):
+        got, want = measured.get(key), expected.get(key)
         missing = got is None or want is None
         if (got != want) if missing else abs(got - want) > TOLERANCE[key]:
             problems.append(f"{key}: measured {got}, card says {want}")
+    for key in ("v1_units", "v1_grid"):
+        if measured[key] != expected.get(key):
+            problems.append(f"{key}: measured {measured[key]}, card says {expected.get(key)}")
+    got, want = measured.get("orientation_fractions"), expected.get("orientation_fractions")
+    if (got is None) != (want is None) or (
+        got is not None
+        and not np.allclose(got, want, atol=TOLERANCE["orientation_fractions"], rtol=0)
+    ):
+        problems.append(f"orientation_fractions: measured {got}, card says {want}")
     for layer, rate in expected["mean_rate"].items():
         got = measured["mean_rate"].get(layer, float("nan"))
         if not np.isclose(got, rate, rtol=TOLERANCE["mean_rate"], atol=1e-4):

@@ -44,13 +44,16 @@ from tdsnn_core.analysis.tuning import (
     top_fraction_mask,
 )
 
+OSI_FLOOR = 1e-6  # below it a unit's orientation curve is flat to float precision
+
 
 @dataclass(frozen=True)
 class OrientationMap:
     """Tuning of every unit, the analysed units (top fraction by tuning range among the
-    responsive ones) and, for their map: the TDANN smoothness (window of 4/3 hypercolumn)
-    beside its shuffle null, the whole-sheet curve in degrees, the orientation diversity,
-    and the pinwheels beside the pinwheels of shuffled maps."""
+    tuned ones: responsive, orientation selectivity above :data:`OSI_FLOOR`) and, for their
+    map: the TDANN smoothness (window of 4/3 hypercolumn) beside its shuffle null, the
+    whole-sheet curve in degrees, the orientation diversity, and the pinwheels beside the
+    pinwheels of shuffled maps."""
 
     positions: np.ndarray
     tuning: GratingTuning
@@ -89,16 +92,17 @@ def orientation_map(
     tuning = grating_tuning(
         gratings.responses(rates), gratings.orientations_deg, gratings.frequencies
     )
-    responsive = np.flatnonzero(tuning.responsive)
-    if len(responsive) < 2:
+    # A unit with a flat (or orientation-symmetric) curve has no preferred orientation:
+    # its vector mean is 0 and its angle an artefact (0 degrees), so only tuned units count.
+    tuned = np.flatnonzero(tuning.responsive & (tuning.orientation_selectivity > OSI_FLOOR))
+    if len(tuned) < 2:
         raise ValueError(
-            f"only {len(responsive)} of {len(tuning.responsive)} units respond to the gratings: "
-            "no orientation map (is the model trained? try more contrast or timesteps)"
+            f"only {len(tuned)} of {len(tuning.responsive)} units are tuned to the gratings' "
+            "orientation: no orientation map (is the model trained? try more contrast or "
+            "timesteps)"
         )
     analysed = np.zeros(len(tuning.responsive), dtype=bool)
-    analysed[responsive[top_fraction_mask(tuning.orientation_range[responsive], top_fraction)]] = (
-        True
-    )
+    analysed[tuned[top_fraction_mask(tuning.orientation_range[tuned], top_fraction)]] = True
     analysed_positions = positions[analysed]
     preferences = tuning.preferred_orientation_deg[analysed]
     sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": seed}

@@ -29,17 +29,19 @@ def build_dataset(
     num_classes: int,
     augment: bool = False,
     subset: int | None = None,
+    crop_scale: tuple[float, float] = (0.08, 1.0),
 ) -> Dataset:
     """The dataset of ``kind`` for ``split`` ("train" or "test") shaped for the model's input.
 
-    ``subset`` keeps the first n items (deterministic). Missing data raises
+    ``subset`` keeps the first n items (deterministic); ``crop_scale`` is the area range of
+    an image folder's random resized crops. Missing data raises
     :class:`DataNotFoundError` naming the path and how to get the data.
     """
     augment = augment and split == "train"
     if kind == "fashion_mnist":
         dataset = FashionMNIST(root, split, input_size, channels, augment)
     elif kind == "imagefolder":
-        dataset = image_folder(root, split, input_size, channels, augment)
+        dataset = image_folder(root, split, input_size, channels, augment, crop_scale)
     elif kind == "gratings":
         length = 2048 if split == "train" else 512
         dataset = GratingsDataset(input_size, channels, num_classes, length, seed=split == "test")

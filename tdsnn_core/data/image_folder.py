@@ -12,9 +12,15 @@ SPLIT_FOLDERS = {"train": "train", "test": "val"}
 
 
 def image_folder(
-    root: str | Path | None, split: str, input_size: int, channels: int, augment: bool
+    root: str | Path | None,
+    split: str,
+    input_size: int,
+    channels: int,
+    augment: bool,
+    crop_scale: tuple[float, float] = (0.08, 1.0),
 ) -> datasets.ImageFolder:
-    """An ImageFolder dataset of tensors in [0, 1] at the model's input size."""
+    """An ImageFolder dataset of tensors in [0, 1] at the model's input size; training
+    augmentation is a random resized crop (area fraction in ``crop_scale``) and a flip."""
     if root is None:
         raise DataNotFoundError("data.root must point at a folder with train/ and val/ subfolders")
     folder = Path(root) / SPLIT_FOLDERS[split]
@@ -25,7 +31,10 @@ def image_folder(
         )
     steps = []
     if augment and split == "train":
-        steps += [transforms.RandomResizedCrop(input_size), transforms.RandomHorizontalFlip()]
+        steps += [
+            transforms.RandomResizedCrop(input_size, scale=tuple(crop_scale)),
+            transforms.RandomHorizontalFlip(),
+        ]
     else:
         steps += [
             transforms.Resize(int(round(input_size * 8 / 7))),

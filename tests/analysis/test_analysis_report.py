@@ -113,7 +113,7 @@ def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
     )
     result = analyze_checkpoint(load_checkpoint(silent), settings, progress=False)
     assert set(result.errors) == {"orientation", "categories", "lesions", "synchrony"}
-    assert "respond to the gratings" in result.errors["orientation"]
+    assert "tuned to the gratings" in result.errors["orientation"]
     assert result.dimensionality == dict.fromkeys(result.dimensionality, 0.0)
     index = write_report([result], tmp_path / "out")
     assert "orientation not computed" in index.read_text()

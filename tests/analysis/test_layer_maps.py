@@ -61,8 +61,21 @@ def test_orientation_map_of_a_smooth_sheet_vs_shuffled():
 
 def test_orientation_map_of_a_silent_layer_is_a_clear_error():
     gratings = grating_set(8, 1, n_orientations=4, frequencies=[2.0], phases_deg=[0])
-    with pytest.raises(ValueError, match="respond to the gratings"):
+    with pytest.raises(ValueError, match="tuned to the gratings"):
         orientation_map(np.random.rand(50, 2), np.zeros((4, 50)), gratings)
+
+
+def test_untuned_units_get_no_preferred_orientation():
+    """Responsive units with flat curves (vector mean 0, angle 0 by convention) are left out:
+    with 10 % tuned units spread evenly, every bin holds 1/8, not 0 degrees the flat 15 %."""
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(0, SHEET_MM, (4000, 2))
+    gratings = grating_set(8, 1, n_orientations=8, frequencies=[2.0], phases_deg=[0, 180])
+    rates = np.full((len(gratings.images), 4000), 0.3)  # responsive, flat
+    rates[:, :400] = tuned_rates(gratings, np.arange(400) * 180.0 / 400)
+    vmap = orientation_map(positions, rates, gratings, sheet_edge_mm=SHEET_MM, n_samples=2)
+    assert vmap.analysed.sum() == 100 and not vmap.analysed[400:].any()
+    np.testing.assert_allclose(vmap.diversity.fractions, 1 / 8, atol=0.02)
 
 
 @pytest.fixture(scope="module")
