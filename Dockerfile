@@ -12,6 +12,7 @@ COPY pyproject.toml README.md Makefile ./
 COPY tdsnn_core ./tdsnn_core
 COPY backend ./backend
 COPY app ./app
+COPY tdsnn_serve ./tdsnn_serve
 COPY configs ./configs
 COPY models ./models
 RUN python -m pip install --no-cache-dir --upgrade pip \

@@ -18,17 +18,31 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 
-# window.tdsnn: the page's named Bokeh models; sheet frames as plain arrays (NaN as null).
+# window.tdsnn: the page's named Bokeh models; sheet frames as plain arrays (NaN as null),
+# decoded from the shipped counts per cell and units per cell.
 HELPERS_JS = """
 window.tdsnn = {
   model: (name) => window.Bokeh && Bokeh.documents.length
     ? Bokeh.documents[0].get_model_by_name(name) : null,
   text: (name) => { const m = window.tdsnn.model(name); return m ? m.text : null; },
   plain: (values) => Array.from(values, (v) => (Number.isNaN(v) ? null : v)),
-  frames: () => Object.fromEntries([...Bokeh.documents[0]._all_models.values()]
-    .filter((m) => m.name && m.name.startsWith("sheet-frames-"))
-    .map((m) => [m.name.slice(13), m.data.frame.map(window.tdsnn.plain)])),
-  shown: (layer) => window.tdsnn.plain(window.tdsnn.model(`sheet-image-${layer}`).data.image[0]),
+  frames: () => {
+    const {layer, counts, units} = window.tdsnn.model("sheet-frames").data;
+    return Object.fromEntries(layer.map((name, i) => {
+      const u = units[i], n = u.length, steps = counts[i].length / n;
+      return [name, Array.from({length: steps}, (_, t) =>
+        Array.from(u, (units, k) => (units ? counts[i][t * n + k] / units : null)))];
+    }));
+  },
+  shown: (layer) => {
+    const {data} = window.tdsnn.model("sheet-image");
+    return window.tdsnn.plain(data.image[data.layer.indexOf(layer)]);
+  },
+  error: () => {
+    if (!window.Bokeh || !Bokeh.index) return null;
+    const alert = Bokeh.index.query_one((v) => v.model.css_classes?.includes("error-alert"));
+    return alert && alert.model.visible ? (alert.shadow_el ?? alert.el).textContent.trim() : null;
+  },
   view: (name) => Bokeh.index.query_one((v) => v.model.name === name),
   screen: (name, x, y) => {
     const view = window.tdsnn.view(name);
@@ -37,30 +51,33 @@ window.tdsnn = {
   },
 };
 """
-STIMULUS_SHOWN_JS = """(previous) => {
+# A new stimulus label ({label}), or a new error in the page's alert ({error}).
+STIMULUS_SHOWN_JS = """([previous, stale]) => {
   const text = window.tdsnn.text("stimulus-label");
-  return text !== null && text !== "" && text !== previous;
+  if (text !== null && text !== "" && text !== previous) return {label: text};
+  const error = window.tdsnn.error();
+  return error !== null && error !== stale ? {error} : false;
 }"""
-# Frame switches, each painted at once: as the player makes them (value change -> the JS
-# callback swaps every sheet's frame; every sheet repainted), or of one sheet alone.
-FRAME_SWITCH_JS = """async ([steps, layer]) => {
+# Player frame switches, each painted at once: the value changes (the JS callback fills every
+# sheet's frame), then the sheets' canvas is repainted.
+FRAME_SWITCH_JS = """async (steps) => {
   const doc = Bokeh.documents[0];
   const player = [...doc._all_models.values()].find((m) => m.type.endsWith("Player"));
-  const prefix = layer ? `sheet-${layer}` : "sheet-layer";
-  const views = [...Bokeh.index.query((v) => v.model.name?.startsWith(prefix))];
-  const image = layer && doc.get_model_by_name(`sheet-image-${layer}`);
-  const frames = layer && doc.get_model_by_name(`sheet-frames-${layer}`).data.frame;
+  const sheets = Bokeh.index.query_one((v) => v.model.name === "sheets");
   const times = [];
   for (let i = 0; i < steps; i++) {
     await new Promise((resolve) => requestAnimationFrame(resolve));
     const start = performance.now();
-    if (layer) image.data = {image: [frames[i % frames.length]]};
-    else player.value = player.value === player.end ? player.start : player.value + 1;
-    for (const view of views) view.repaint();
+    player.value = player.value === player.end ? player.start : player.value + 1;
+    sheets.repaint();
     times.push(performance.now() - start);
   }
   return times;
 }"""
+
+
+class PageError(RuntimeError):
+    """The dashboard showed an error (the text of its alert)."""
 
 
 def browser_missing() -> str | None:
@@ -97,9 +114,14 @@ def stimulus_label(page) -> str | None:
 
 
 def wait_for_stimulus(page, previous: str | None, timeout_ms: float = 120_000) -> str:
-    """Wait until the page shows a stimulus other than ``previous``; return its label."""
-    page.wait_for_function(STIMULUS_SHOWN_JS, arg=previous, timeout=timeout_ms)
-    return stimulus_label(page)
+    """Wait until the page shows a stimulus other than ``previous``; return its label. An
+    error the page shows meanwhile (one not already on it) raises :class:`PageError`."""
+    stale = page.evaluate("() => window.tdsnn.error()")
+    shown = page.wait_for_function(STIMULUS_SHOWN_JS, arg=[previous, stale], timeout=timeout_ms)
+    outcome = shown.json_value()
+    if "error" in outcome:
+        raise PageError(outcome["error"])
+    return outcome["label"]
 
 
 def frames(page) -> dict[str, list]:
@@ -107,7 +129,17 @@ def frames(page) -> dict[str, list]:
     return page.evaluate("() => window.tdsnn.frames()")
 
 
-def frame_switch_ms(page, steps: int, layer: str | None = None) -> list[float]:
-    """Milliseconds of each of ``steps`` frame switches painted: the player's (every sheet),
-    or ``layer``'s sheet alone."""
-    return page.evaluate(FRAME_SWITCH_JS, [steps, layer])
+def sheet_counts(page) -> dict[str, dict[str, list]]:
+    """{layer: {"counts": [T * cells], "units": [cells]}}: what the browser was shipped."""
+    return page.evaluate(
+        """() => {
+      const {layer, counts, units} = window.tdsnn.model("sheet-frames").data;
+      return Object.fromEntries(layer.map((name, i) =>
+        [name, {counts: Array.from(counts[i]), units: Array.from(units[i])}]));
+    }"""
+    )
+
+
+def frame_switch_ms(page, steps: int) -> list[float]:
+    """Milliseconds of each of ``steps`` player frame switches, every sheet painted."""
+    return page.evaluate(FRAME_SWITCH_JS, steps)

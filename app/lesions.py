@@ -14,7 +14,7 @@ from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
 
 from app.service import Service
-from app.sheets import SheetView, sheet_figure
+from app.sheets import SheetCanvas, sheet_figure
 from app.status import Status
 
 CONDITIONS = ("before", "after", "control")
@@ -31,11 +31,11 @@ class LesionView:
         status: Status,
         model: str,
         layers: list[dict],
-        sheets: dict[str, SheetView],
+        canvas: SheetCanvas,
         on_apply: Callable[[], Awaitable[None]],
     ) -> None:
         self.service, self.status, self.model = service, status, model
-        self.sheets, self.on_apply = sheets, on_apply
+        self.canvas, self.on_apply = canvas, on_apply
         self.layers = {layer["name"]: layer for layer in layers}
         it = [name for name, layer in self.layers.items() if layer["area"] == "IT"]
         self.layer = pn.widgets.Select(
@@ -130,11 +130,11 @@ class LesionView:
     def _mark_sheets(self) -> None:
         """The disc on the spike sheet of the lesioned layer while the lesion is applied."""
         lesion = self.active()
-        for name, sheet in self.sheets.items():
-            shown = lesion is not None and name == lesion["layer"]
-            sheet.mark_disc(
-                (lesion["x_mm"], lesion["y_mm"], lesion["radius_mm"]) if shown else None
-            )
+        if lesion is None:
+            self.canvas.mark_disc(None, None)
+        else:
+            disc = (lesion["x_mm"], lesion["y_mm"], lesion["radius_mm"])
+            self.canvas.mark_disc(lesion["layer"], disc)
 
     async def _run(self, _event) -> None:
         (x,), (y,), (r,) = self.disc.data["x"], self.disc.data["y"], self.disc.data["r"]

@@ -2,8 +2,10 @@
 over a V1 sheet, and category patch outlines over an IT sheet; beside the sheets, the same maps
 (with the category t-map) and their legends. Maps are fetched from the service on first use.
 
-Every glyph exists (hidden, empty) from the start: loading a map only fills data sources and
-flips visibility, so the browser never receives new models in the middle of a session."""
+The glyphs on the sheets' canvas exist (hidden, empty) from the start: loading a map fills
+their sources and flips visibility. A map beside the sheets is built when its map first
+arrives, filled, and only then added to the page: filling a figure in the tick that adds it
+fails in BokehJS ("reference ... isn't known")."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from bokeh.plotting.contour import contour_data
 from bokeh.transform import factor_mark
 
 from app.service import Service
-from app.sheets import SheetView, sheet_figure
+from app.sheets import SHEET, Placement, SheetCanvas, SheetView, sheet_figure
 from app.status import Status
 
 ORIENTATION, CATEGORY = "Orientation + pinwheels", "Category patches"
@@ -26,6 +28,14 @@ CYCLIC = [
 ]
 PATCH_COLOUR = "#22c55e"
 BESIDE_PX = 300
+MAP_TITLES = {
+    ORIENTATION: ("Orientation preference", "orientation"),
+    CATEGORY: ("Category t-map", "category"),
+}
+MAP_LEGENDS = {
+    ORIENTATION: "preferred orientation (deg); ▲ ▼ pinwheels (+1, -1)",
+    CATEGORY: "t (category vs the rest); green: patches",
+}
 
 
 def grid_axes(grid: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,25 +48,28 @@ def grid_axes(grid: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, values
 
 
-def image_data(grid: dict) -> dict:
+def image_data(grid: dict, place: Placement = SHEET) -> dict:
     """An image source's data for a service Grid, placed at its extent."""
     x0, x1, y0, y1 = grid["extent_mm"]
-    return {"image": [grid_axes(grid)[2]], "x": [x0], "y": [y0], "dw": [x1 - x0], "dh": [y1 - y0]}
+    return {
+        "image": [grid_axes(grid)[2]], "x": [place.x(x0)], "y": [place.y(y0)],
+        "dw": [place.length(x1 - x0)], "dh": [place.length(y1 - y0)],
+    }  # fmt: skip
 
 
-def outline_data(labels: dict) -> dict:
+def outline_data(labels: dict, place: Placement = SHEET) -> dict:
     """Outlines (multi-line xs, ys) of the patches of a patch-label Grid."""
     x, y, values = grid_axes(labels)
     lines = contour_data(x, y, (np.nan_to_num(values) > 0).astype(float), levels=[0.5]).line_data
     keep = [i for i, xs in enumerate(lines.xs) if len(xs)]
-    return {"xs": [lines.xs[i] for i in keep], "ys": [lines.ys[i] for i in keep]}
+    return {"xs": [place.x(lines.xs[i]) for i in keep], "ys": [place.y(lines.ys[i]) for i in keep]}
 
 
 class MapGlyphs:
     """An image (orientation field or t-map), pinwheel markers and patch outlines on one
-    figure, empty and hidden until filled."""
+    figure, empty and hidden until filled; ``options`` go to every glyph (e.g. its level)."""
 
-    def __init__(self, fig, colours: LinearColorMapper, alpha: float, name: str) -> None:
+    def __init__(self, fig, colours: LinearColorMapper, alpha: float, name: str, **options) -> None:
         self.image = ColumnDataSource(
             {"image": [], "x": [], "y": [], "dw": [], "dh": []}, name=f"map-image-{name}"
         )
@@ -64,23 +77,26 @@ class MapGlyphs:
         self.outlines = ColumnDataSource({"xs": [], "ys": []}, name=f"outlines-{name}")
         image = fig.image(
             "image", x="x", y="y", dw="dw", dh="dh", source=self.image, color_mapper=colours,
-            global_alpha=alpha, visible=False,
+            global_alpha=alpha, visible=False, **options,
         )  # fmt: skip
         dots = fig.scatter(
             "x", "y", source=self.pinwheels, size=11, fill_color="white", line_color="black",
             marker=factor_mark("sign", ["triangle", "inverted_triangle"], ["+1", "-1"]),
-            visible=False,
+            visible=False, **options,
         )  # fmt: skip
         lines = fig.multi_line(
-            "xs", "ys", source=self.outlines, line_color=PATCH_COLOUR, line_width=3, visible=False
-        )
+            "xs", "ys", source=self.outlines, line_color=PATCH_COLOUR, line_width=3,
+            visible=False, **options,
+        )  # fmt: skip
         self.renderers = {ORIENTATION: [image, dots], CATEGORY: [lines]}
 
-    def show_orientation(self, pinwheels: dict) -> None:
-        self.image.data = image_data(pinwheels["orientation_field"])
+    def show_orientation(self, pinwheels: dict, place: Placement = SHEET) -> None:
+        self.image.data = image_data(pinwheels["orientation_field"], place)
         centres = np.array(pinwheels["centres_mm"], dtype=float).reshape(-1, 2)
         signs = ["+1" if s > 0 else "-1" for s in pinwheels["signs"]]
-        self.pinwheels.data = {"x": centres[:, 0], "y": centres[:, 1], "sign": signs}
+        self.pinwheels.data = {
+            "x": place.x(centres[:, 0]), "y": place.y(centres[:, 1]), "sign": signs
+        }  # fmt: skip
 
     def set_visible(self, kind: str, shown: bool) -> None:
         for renderer in self.renderers[kind]:
@@ -92,49 +108,50 @@ class MapGlyphs:
             self.set_visible(kind, True)
 
 
-class Overlays:
-    """The overlay toggle, the category choice, the glyphs over the sheets, the maps beside."""
+class BesideMap:
+    """A map beside the sheets: its own figure over the sheet it was computed on, with the
+    map's glyphs and colour bar, and a summary line below."""
 
-    def __init__(self, service: Service, status: Status, model: str, sheets: dict[str, SheetView]):
-        self.service, self.status, self.model, self.sheets = service, status, model, sheets
+    def __init__(self, kind: str, colours: LinearColorMapper, sheet: SheetView) -> None:
+        title, name = MAP_TITLES[kind]
+        self.figure = sheet_figure(
+            f"{title} · {sheet.area} {sheet.name}", sheet.size_mm, f"{name}-map", BESIDE_PX
+        )
+        self.glyphs = MapGlyphs(self.figure, colours, 1.0, name)
+        self.glyphs.reveal()
+        bar = ColorBar(color_mapper=colours, title=MAP_LEGENDS[kind], width=12, title_standoff=8)
+        self.figure.add_layout(bar, "right")
+        self.summary = pn.pane.Markdown("")
+        self.panel = pn.Column(pn.pane.Bokeh(self.figure), self.summary)
+
+
+class Overlays:
+    """The overlay toggle, the category choice, the glyphs over the sheets, the maps beside
+    (each built, filled, then added to the page when its map first arrives)."""
+
+    def __init__(self, service: Service, status: Status, model: str, canvas: SheetCanvas):
+        self.service, self.status, self.model = service, status, model
+        self.sheets = canvas.sheets
         self.toggle = pn.widgets.CheckButtonGroup(
             name="Overlays", options=[ORIENTATION, CATEGORY], value=[], button_type="primary"
         )
         self.category = pn.widgets.Select(name="Category", options=[], width=200, visible=False)
-        orientation = LinearColorMapper(palette=CYCLIC, low=0, high=180, nan_color=CLEAR)
-        self.t_colours = LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1, nan_color=CLEAR)
-        self.on_sheets = {
-            name: MapGlyphs(sheet.figure, orientation, 0.55, name) for name, sheet in sheets.items()
+        self.colours = {
+            ORIENTATION: LinearColorMapper(palette=CYCLIC, low=0, high=180, nan_color=CLEAR),
+            CATEGORY: LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1, nan_color=CLEAR),
         }
-        self.figures = {
-            ORIENTATION: sheet_figure("Orientation preference", 1, "orientation-map", BESIDE_PX),
-            CATEGORY: sheet_figure("Category t-map", 1, "category-map", BESIDE_PX),
-        }
-        self.beside_glyphs = {
-            ORIENTATION: MapGlyphs(self.figures[ORIENTATION], orientation, 1.0, "orientation"),
-            CATEGORY: MapGlyphs(self.figures[CATEGORY], self.t_colours, 1.0, "category"),
-        }
-        for kind, mapper, title in (
-            (ORIENTATION, orientation, "preferred orientation (deg); ▲ ▼ pinwheels (+1, -1)"),
-            (CATEGORY, self.t_colours, "t (category vs the rest); green: patches"),
-        ):
-            bar = ColorBar(color_mapper=mapper, title=title, width=12, title_standoff=8)
-            self.figures[kind].add_layout(bar, "right")
-            self.beside_glyphs[kind].reveal()
-        self.summaries = {kind: pn.pane.Markdown("") for kind in self.figures}
-        self.panels = {
-            kind: pn.Column(pn.pane.Bokeh(fig), self.summaries[kind], visible=False)
-            for kind, fig in self.figures.items()
-        }
-        self.beside = pn.Column(*self.panels.values())
-        self.layers: dict[str, str] = {}  # overlay kind -> layer it was computed on
+        self.on_sheets = MapGlyphs(
+            canvas.figure, self.colours[ORIENTATION], 0.55, "sheets", level="overlay"
+        )
+        self.beside_maps: dict[str, BesideMap] = {}  # overlay kind -> its map, once loaded
+        self.beside = pn.Column()
         self.maps: dict[str, dict] = {}
         self.panel = pn.Row(self.toggle, self.category, align="center")
         self.toggle.param.watch(self._toggled, "value")
         self.category.param.watch(self._category_changed, "value")
 
     async def _toggled(self, event) -> None:
-        for kind in set(event.new) - set(event.old) - set(self.layers):
+        for kind in set(event.new) - set(event.old) - set(self.beside_maps):
             if kind == ORIENTATION:
                 message = "Computing the orientation map and pinwheels (first time per model)"
                 await self.status.run(message, self._load_orientation)
@@ -144,29 +161,24 @@ class Overlays:
         await self.status.apply(self._show_chosen)
 
     def _show_chosen(self) -> None:
-        for kind, layer in self.layers.items():
+        for kind, beside in self.beside_maps.items():
             shown = kind in self.toggle.value
-            self.on_sheets[layer].set_visible(kind, shown)
-            self.panels[kind].visible = shown
-        self.category.visible = CATEGORY in self.toggle.value and CATEGORY in self.layers
-
-    def _place(self, kind: str, layer: str) -> None:
-        """Frame the beside figure of ``kind`` on ``layer``'s sheet."""
-        sheet, fig = self.sheets[layer], self.figures[kind]
-        fig.title.text = f"{fig.title.text} · {sheet.area} {layer}"
-        for axis in (fig.x_range, fig.y_range):
-            axis.update(start=0, end=sheet.size_mm)
-        self.layers[kind] = layer
+            self.on_sheets.set_visible(kind, shown)
+            beside.panel.visible = shown
+        self.category.visible = CATEGORY in self.toggle.value and CATEGORY in self.beside_maps
 
     async def _load_orientation(self) -> None:
         pinwheels = await self.service.call("maps", self.model, "pinwheels")
         await self.status.apply(lambda: self._draw_orientation(pinwheels))
 
     def _draw_orientation(self, pinwheels: dict) -> None:
-        for glyphs in (self.on_sheets[pinwheels["layer"]], self.beside_glyphs[ORIENTATION]):
-            glyphs.show_orientation(pinwheels)
-        self._place(ORIENTATION, pinwheels["layer"])
-        self.summaries[ORIENTATION].object = pinwheel_summary(pinwheels)
+        layer = pinwheels["layer"]
+        self.on_sheets.show_orientation(pinwheels, self.sheets[layer].placement)
+        beside = BesideMap(ORIENTATION, self.colours[ORIENTATION], self.sheets[layer])
+        beside.glyphs.show_orientation(pinwheels)
+        beside.summary.object = pinwheel_summary(pinwheels)
+        self.beside_maps[ORIENTATION] = beside
+        self.beside.append(beside.panel)  # filled first (see the module's docstring)
 
     async def _load_categories(self) -> None:
         category = await self.service.call("maps", self.model, "category")
@@ -178,27 +190,29 @@ class Overlays:
             "t": category["t_maps"],
             "labels": patches["labels"],
             "patches": patches["patches"],
+            "layer": category["layer"],
         }
         limit = max(np.nanmax(np.abs(grid_axes(g)[2])) for g in category["t_maps"].values())
-        self.t_colours.update(low=-float(limit), high=float(limit))
-        self._place(CATEGORY, category["layer"])
+        self.colours[CATEGORY].update(low=-float(limit), high=float(limit))
+        beside = BesideMap(CATEGORY, self.colours[CATEGORY], self.sheets[category["layer"]])
+        self.beside_maps[CATEGORY] = beside
         self.category.options = list(category["categories"])  # selects the first: drawn
+        self.beside.append(beside.panel)
 
     def _category_changed(self, event) -> None:
-        if event.new and CATEGORY in self.layers:
+        if event.new and CATEGORY in self.beside_maps:
             self._show_category(event.new)
 
     def _show_category(self, name: str) -> None:
-        outlines = outline_data(self.maps["labels"][name])
-        self.on_sheets[self.layers[CATEGORY]].outlines.data = outlines
-        beside = self.beside_glyphs[CATEGORY]
-        beside.outlines.data = outlines
-        beside.image.data = image_data(self.maps["t"][name])
+        labels = self.maps["labels"][name]
+        place = self.sheets[self.maps["layer"]].placement
+        self.on_sheets.outlines.data = outline_data(labels, place)
+        beside = self.beside_maps[CATEGORY]
+        beside.glyphs.outlines.data = outline_data(labels)
+        beside.glyphs.image.data = image_data(self.maps["t"][name])
         patches = self.maps["patches"][name]
         area = sum(p["area_mm2"] for p in patches)
-        self.summaries[
-            CATEGORY
-        ].object = f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total"
+        beside.summary.object = f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total"
 
 
 def pinwheel_summary(pinwheels: dict) -> str:

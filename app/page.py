@@ -15,7 +15,7 @@ from app.service import Problem, Service
 from app.sheets import SheetPlayer
 from app.status import Status
 from app.stimulus import Stimulus, StimulusControls
-from app.temporal import FiringRates
+from app.temporal import FiringRates, timestep_cursor
 from backend.client import Spikes
 
 DEFAULT_MODEL = "fmnist_stc"  # the bundled topographic model (or the first fmnist_stc*)
@@ -30,21 +30,48 @@ def build_page(service_url: str, token: str | None = None) -> pn.template.Bootst
 
 
 class ModelViews:
-    """The views of one model: sheets and player, overlays, firing rates, lesions."""
+    """The views of one model: the sheets with their player and overlays at once; the firing
+    rates and the lesion view when their tab is first opened."""
 
     def __init__(self, info: dict, dashboard: Dashboard) -> None:
-        self.model, layers = info["id"], info["layers"]
-        self.rates = FiringRates(layers)
-        self.player = SheetPlayer(layers, self.rates.cursor)
-        service, status = dashboard.service, dashboard.status
-        self.overlays = Overlays(service, status, self.model, self.player.sheets)
-        self.lesions = LesionView(
-            service, status, self.model, layers, self.player.sheets, dashboard.show_stimulus
+        self.info, self.model, self.dashboard = info, info["id"], dashboard
+        self.cursor = timestep_cursor()
+        self.player = SheetPlayer(layers=info["layers"], cursor=self.cursor)
+        self.overlays = Overlays(
+            dashboard.service, dashboard.status, self.model, self.player.canvas
         )
+        self.rates: FiringRates | None = None
+        self.lesions: LesionView | None = None
+        self.result: Spikes | None = None
 
     def show(self, result: Spikes) -> None:
+        """Spikes on the sheets (and the firing rates, once built)."""
+        self.result = result
         self.player.show(result.spikes, result.timesteps)
-        self.rates.show(result.spikes, result.timesteps)
+        if self.rates is not None:
+            self.rates.show(result.spikes, result.timesteps)
+
+    def open_rates(self) -> FiringRates:
+        """The firing-rate view, built (with the last spikes) on first use."""
+        if self.rates is None:
+            self.rates = FiringRates(self.info["layers"], self.cursor)
+            if self.result is not None:
+                self.rates.show(self.result.spikes, self.result.timesteps)
+        return self.rates
+
+    def open_lesions(self) -> LesionView:
+        """The lesion view, built on first use."""
+        if self.lesions is None:
+            dashboard = self.dashboard
+            self.lesions = LesionView(
+                dashboard.service, dashboard.status, self.model, self.info["layers"],
+                self.player.canvas, dashboard.show_stimulus,
+            )  # fmt: skip
+        return self.lesions
+
+    def active_lesion(self) -> dict | None:
+        """The applied lesion (None before the lesion view is opened)."""
+        return self.lesions.active() if self.lesions is not None else None
 
 
 class Dashboard:
@@ -90,6 +117,7 @@ class Dashboard:
         )
         self.model.param.watch(self._model_changed, "value")
         self.timesteps.param.watch(self.show_stimulus, "value_throttled")
+        self.tabs.param.watch(lambda event: self._open_tab(event.new), "active")
         pn.state.onload(self.start)
 
     async def start(self) -> None:
@@ -125,10 +153,20 @@ class Dashboard:
         )
         self.sheets_tab.objects = [
             views.overlays.panel,
-            pn.Row(views.player.panel, views.overlays.beside),
+            pn.Row(views.player, views.overlays.beside),
         ]
-        self.rates_tab.objects = [views.rates.figure]
-        self.lesion_tab.objects = [views.lesions.panel]
+        self.rates_tab.objects, self.lesion_tab.objects = [], []
+        self._open_tab(self.tabs.active)
+
+    def _open_tab(self, index: int) -> None:
+        """Build the firing rates or the lesion view of the model when its tab opens."""
+        views = self.views
+        if views is None:
+            return
+        if index == 1 and views.rates is None:
+            self.rates_tab.objects = [views.open_rates().figure]
+        elif index == 2 and views.lesions is None:
+            self.lesion_tab.objects = [views.open_lesions().panel]
 
     async def show_stimulus(self, _event=None) -> None:
         """Run the chosen stimulus (with the applied lesion, if any) and show the spikes."""
@@ -142,7 +180,7 @@ class Dashboard:
             stimulus = await self.stimulus.current()
             if stimulus is None:
                 return
-            lesion = views.lesions.active()
+            lesion = views.active_lesion()
             result = await self.service.call(
                 "spikes",
                 views.model,

@@ -1,6 +1,9 @@
-"""Animated cortical sheets: each layer's spikes binned on its sheet, every timestep shipped to
-the browser once; the player switches frames in the browser (a JS callback), so playback makes
-no server round trip and costs the same on a sheet of 3,000 or 100,000 units."""
+"""Animated cortical sheets: every topographic layer's spikes binned on its sheet (the core's
+:class:`~tdsnn_core.analysis.grid.SheetBins`), all sheets tiled on one canvas. Each stimulus
+ships every timestep once, as uint8 (or uint16) spike counts per cell: typed arrays sent as
+binary. The player switches frames in the browser (a JS callback fills one image source from
+the counts and the canvas paints once), so playback makes no server round trip and costs the
+same on a sheet of 3,000 or 100,000 units."""
 
 from __future__ import annotations
 
@@ -8,102 +11,99 @@ from dataclasses import dataclass
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColorBar, ColumnDataSource, Label, LinearColorMapper, Span
+import param
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    Label,
+    LinearColorMapper,
+    Range1d,
+    Span,
+)
 from bokeh.plotting import figure
+
+from tdsnn_core.analysis.grid import SheetBins, SheetGrid
 
 MAX_CELLS = 128  # grid cells per sheet edge: a frame is at most 128 x 128 values
 UNITS_PER_CELL = 3.0  # the grid is as fine as this mean occupancy allows
-SHEET_PX = 230
+SHEET_PX = 230  # the figures of a sheet drawn alone (overlay maps, the lesion sheet)
+TILE_PX, TITLE_PX, GAP_PX, COLUMNS = 200, 34, 14, 4  # the tiles of the sheets' canvas
+TILE_COLOUR = "#1f2937"
 
-# The player's value is the timestep, 1 to T; frames are 0-based.
+# The player's value is the timestep, 1 to T. Fill the image of every sheet with that frame
+# from the shipped counts, in place, then let the one canvas paint once.
 FRAME_JS = """
-const n = frames[0].data.frame.length;
-const t = Math.min(cb_obj.value, n) - 1;
+const {counts, units} = frames.data;
+const steps = counts[0].length / units[0].length;
+if (steps === 0) return;  // no spikes shipped yet
+const t = Math.min(cb_obj.value, steps) - 1;
+const images = image.data.image;
 for (let i = 0; i < images.length; i++) {
-  images[i].data = {image: [frames[i].data.frame[t]]};
+  const c = counts[i], u = units[i], out = images[i], n = u.length, offset = t * n;
+  for (let k = 0; k < n; k++) out[k] = u[k] ? c[offset + k] / u[k] : NaN;
 }
-label.text = `timestep ${t + 1} of ${n}`;
+image.change.emit();
+label.text = `timestep ${t + 1} of ${steps}`;
 cursor.location = t + 1;
 """
 
 
+def sheet_bins(positions: np.ndarray, size_mm: float) -> SheetBins:
+    """The dashboard's grid on a sheet: about ``UNITS_PER_CELL`` units per cell, 4 to
+    ``MAX_CELLS`` cells a side."""
+    cells = int(np.clip(round(np.sqrt(len(positions) / UNITS_PER_CELL)), 4, MAX_CELLS))
+    return SheetBins.of(SheetGrid.square(size_mm, cells), positions)
+
+
 @dataclass(frozen=True)
-class Binning:
-    """Each unit's cell on a ``cells`` x ``cells`` grid over its square sheet [0, size_mm]^2
-    (rows follow y), and the number of units in each cell."""
+class Placement:
+    """Where a sheet's mm coordinates land on a figure: ``x0 + x * scale`` (figure units)."""
 
-    cells: int
-    size_mm: float
-    cell_of_unit: np.ndarray
-    units_per_cell: np.ndarray
+    x0: float = 0.0
+    y0: float = 0.0
+    scale: float = 1.0
 
-    @classmethod
-    def of(cls, positions: np.ndarray, size_mm: float) -> Binning:
-        cells = int(np.clip(round(np.sqrt(len(positions) / UNITS_PER_CELL)), 4, MAX_CELLS))
-        col, row = np.clip((positions / size_mm * cells).astype(int), 0, cells - 1).T
-        cell = row * cells + col
-        return cls(cells, size_mm, cell, np.bincount(cell, minlength=cells * cells))
+    def x(self, x_mm) -> np.ndarray:
+        return self.x0 + np.asarray(x_mm, float) * self.scale
 
-    def frames(self, spikes: np.ndarray) -> np.ndarray:
-        """Spikes [T, units] -> fraction of each cell's units firing, float32 [T, cells, cells]
-        (NaN where a cell holds no unit)."""
-        steps, n = len(spikes), self.cells * self.cells
-        index = self.cell_of_unit[None, :] + n * np.arange(steps)[:, None]
-        fired = np.bincount(
-            index.ravel(), weights=spikes.reshape(steps, -1).ravel(), minlength=steps * n
-        )
-        with np.errstate(invalid="ignore"):
-            fraction = fired.reshape(steps, n) / self.units_per_cell
-        return fraction.reshape(steps, self.cells, self.cells).astype(np.float32)
+    def y(self, y_mm) -> np.ndarray:
+        return self.y0 + np.asarray(y_mm, float) * self.scale
+
+    def length(self, mm) -> np.ndarray:
+        return np.asarray(mm, float) * self.scale
 
 
+SHEET = Placement()  # a sheet's own figure: mm as they are
+
+
+@dataclass(frozen=True)
 class SheetView:
-    """One layer's sheet: a figure (title "area · layer") whose image shows one frame; its
-    ``frames`` source holds every timestep. Overlays and the lesion disc draw on ``figure``."""
+    """One layer's tile on the sheets' canvas: its binning and where its [0, size_mm]^2 sits
+    on the canvas (``placement``, in pixels)."""
 
-    def __init__(self, layer: dict, colours: LinearColorMapper) -> None:
-        self.name, self.area, self.size_mm = layer["name"], layer["area"], layer["size_mm"]
-        self.binning = Binning.of(layer["positions"], self.size_mm)
-        blank = np.full((self.binning.cells, self.binning.cells), np.nan, np.float32)
-        self.image = ColumnDataSource({"image": [blank]}, name=f"sheet-image-{self.name}")
-        self.frames = ColumnDataSource({"frame": [blank]}, name=f"sheet-frames-{self.name}")
-        self.figure = sheet_figure(
-            f"{self.area} · {self.name} ({layer['units']:,} units)",
-            self.size_mm,
-            name=f"sheet-{self.name}",
-        )
-        self.figure.image(
-            "image",
-            x=0,
-            y=0,
-            dw=self.size_mm,
-            dh=self.size_mm,
-            source=self.image,
-            color_mapper=colours,
-        )
-        self.disc = ColumnDataSource({"x": [], "y": [], "r": []}, name=f"sheet-disc-{self.name}")
-        self.figure.circle(
-            "x",
-            "y",
-            radius="r",
-            source=self.disc,
-            fill_color="#22d3ee",
-            fill_alpha=0.15,
-            line_color="#22d3ee",
-            line_width=2,
-            line_dash="dashed",
-        )
+    name: str
+    area: str
+    size_mm: float
+    units: int
+    bins: SheetBins
+    placement: Placement
 
-    def show(self, spikes: np.ndarray, timestep: int) -> None:
-        """Ship every frame of ``spikes`` [T, ...] and display ``timestep``."""
-        frames = self.binning.frames(spikes.reshape(len(spikes), -1))
-        self.frames.data = {"frame": list(frames)}
-        self.image.data = {"image": [frames[timestep]]}
+    @property
+    def dtype(self) -> type:
+        """The smallest unsigned type holding every cell's unit count (and so its spikes)."""
+        return np.uint8 if self.bins.units.max() <= np.iinfo(np.uint8).max else np.uint16
 
-    def mark_disc(self, disc: tuple[float, float, float] | None) -> None:
-        """Draw (x, y, radius in mm) as the silenced disc, or nothing."""
-        x, y, r = ([v] for v in disc) if disc else ([], [], [])
-        self.disc.data = {"x": x, "y": y, "r": r}
+    def counts(self, spikes: np.ndarray) -> np.ndarray:
+        """Spikes [T, ...] -> each cell's spike count at each timestep, [T, cells, cells]."""
+        return self.bins.counts(spikes.reshape(len(spikes), -1)).astype(self.dtype)
+
+    def fraction(self, counts: np.ndarray) -> np.ndarray:
+        """One frame's counts -> the fraction of each cell's units firing, float32 (NaN where
+        a cell holds no unit), as the player's JS computes it."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.bins.units > 0, counts / self.bins.units, np.nan).astype(
+                np.float32
+            )
 
 
 def sheet_figure(title: str, size_mm: float, name: str, px: int = SHEET_PX, **options):
@@ -122,27 +122,122 @@ def sheet_figure(title: str, size_mm: float, name: str, px: int = SHEET_PX, **op
         **options,
     )
     fig.grid.visible = False
-    fig.background_fill_color = "#1f2937"
+    fig.background_fill_color = TILE_COLOUR
     return fig
 
 
-class SheetPlayer:
-    """Every topographic layer's sheet, a player over timesteps 1..T (play, pause, step,
-    slower, faster, loop) whose frame switches run in the browser, and the frame label."""
+class SheetCanvas:
+    """Every layer's sheet as a tile of one figure (one canvas) whose ranges count pixels;
+    a sheet's ``placement`` puts glyphs in its mm coordinates on its tile. One image glyph
+    holds every sheet's current frame (source ``sheet-image``, a row per sheet); what else
+    is drawn on the sheets (titles, overlays, the lesion disc) has level "overlay": painted
+    on its own layer of the canvas, left alone by a frame switch."""
 
-    def __init__(self, layers: list[dict], cursor: Span) -> None:
-        colours = LinearColorMapper(palette="Inferno256", low=0, high=1, nan_color="#00000000")
-        self.sheets = {layer["name"]: SheetView(layer, colours) for layer in layers}
-        self.player = pn.widgets.Player(
-            name="Timestep",
-            start=1,
-            end=2,
-            value=1,
-            interval=400,
-            loop_policy="loop",
-            width=420,
-            css_classes=["sheet-player"],
+    def __init__(self, layers: list[dict], colours: LinearColorMapper) -> None:
+        rows = -(-len(layers) // COLUMNS)
+        width = min(len(layers), COLUMNS) * (TILE_PX + GAP_PX) - GAP_PX
+        height = rows * (TILE_PX + TITLE_PX + GAP_PX) - GAP_PX
+        self.figure = figure(
+            frame_width=width, frame_height=height, x_range=Range1d(0, width),
+            y_range=Range1d(0, height), min_border=0, toolbar_location=None, tools="save",
+            x_axis_type=None, y_axis_type=None, outline_line_color=None, name="sheets",
+        )  # fmt: skip
+        self.figure.grid.visible = False
+        pitch_x, pitch_y = TILE_PX + GAP_PX, TILE_PX + TITLE_PX + GAP_PX
+        corners = [  # lower-left, in pixels (y up); the first row on top
+            (i % COLUMNS * pitch_x, height + GAP_PX - (i // COLUMNS + 1) * pitch_y)
+            for i in range(len(layers))
+        ]
+        self.sheets = {
+            layer["name"]: self._tile(layer, x0, y0)
+            for layer, (x0, y0) in zip(layers, corners, strict=True)
+        }
+        x0, y0 = (np.array(c, float) for c in zip(*corners, strict=True))
+        self.figure.quad(
+            left=x0, right=x0 + TILE_PX, bottom=y0, top=y0 + TILE_PX, fill_color=TILE_COLOUR,
+            line_color=None, level="image",
+        )  # fmt: skip
+        blank = [np.full(s.bins.grid.shape, np.nan, np.float32) for s in self.sheets.values()]
+        names = list(self.sheets)
+        self.image = ColumnDataSource(
+            {"image": blank, "layer": names, "x": x0, "y": y0, "dw": [TILE_PX] * len(names),
+             "dh": [TILE_PX] * len(names)},
+            name="sheet-image",
+        )  # fmt: skip
+        self.figure.image(
+            "image", x="x", y="y", dw="dw", dh="dh", source=self.image, color_mapper=colours,
+            level="image",
+        )  # fmt: skip
+        titles = ColumnDataSource(
+            {
+                "x": x0,
+                "y": y0 + TILE_PX + 4,
+                "text": [
+                    f"{s.area} · {s.name}\n{s.units:,} units · {s.size_mm:g} mm"
+                    for s in self.sheets.values()
+                ],
+            },
+            name="sheet-titles",
         )
+        self.figure.text(
+            "x", "y", "text", source=titles, text_font_size="12px", text_baseline="bottom",
+            text_color="#111827", level="overlay",
+        )  # fmt: skip
+        self.disc = ColumnDataSource(
+            {k: [] for k in ("x", "y", "r", "layer", "x_mm", "y_mm", "r_mm")}, name="sheet-disc"
+        )
+        self.figure.circle(
+            "x", "y", radius="r", source=self.disc, fill_color="#22d3ee", fill_alpha=0.15,
+            line_color="#22d3ee", line_width=2, line_dash="dashed", level="overlay",
+        )  # fmt: skip
+
+    def _tile(self, layer: dict, x0: float, y0: float) -> SheetView:
+        """The sheet of ``layer`` on the tile with lower-left corner (x0, y0) px."""
+        size = layer["size_mm"]
+        return SheetView(
+            name=layer["name"], area=layer["area"], size_mm=size, units=layer["units"],
+            bins=sheet_bins(layer["positions"], size),
+            placement=Placement(x0, y0, TILE_PX / size),
+        )  # fmt: skip
+
+    def mark_disc(self, layer: str | None, disc: tuple[float, float, float] | None) -> None:
+        """Draw (x, y, radius in mm) on ``layer``'s sheet as the silenced disc, or nothing."""
+        if layer is None or disc is None:
+            self.disc.data = {k: [] for k in self.disc.data}
+            return
+        (x, y, r), place = disc, self.sheets[layer].placement
+        self.disc.data = {
+            "x": [float(place.x(x))], "y": [float(place.y(y))], "r": [float(place.length(r))],
+            "layer": [layer],
+            "x_mm": [x], "y_mm": [y], "r_mm": [r],
+        }  # fmt: skip
+
+
+class SheetPlayer(pn.viewable.Viewer):
+    """Every topographic layer's sheet on one canvas, a player over timesteps 1..T (play,
+    pause, step, slower, faster, loop) whose frame switches run in the browser, and the frame
+    label. ``cursor`` (the firing rates' timestep marker) follows the player."""
+
+    layers = param.List(doc="the model's topographic layers (with positions)")
+    cursor = param.ClassSelector(class_=Span, doc="the timestep marker of the firing rates")
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        colours = LinearColorMapper(palette="Inferno256", low=0, high=1, nan_color="#00000000")
+        self.canvas = SheetCanvas(self.layers, colours)
+        self.sheets = self.canvas.sheets
+        self.frames = ColumnDataSource(
+            {
+                "layer": list(self.sheets),
+                "counts": [np.zeros(0, s.dtype) for s in self.sheets.values()],
+                "units": [s.bins.units.ravel().astype(s.dtype) for s in self.sheets.values()],
+            },
+            name="sheet-frames",
+        )  # fmt: skip
+        self.player = pn.widgets.Player(
+            name="Timestep", start=1, end=2, value=1, interval=400, loop_policy="loop",
+            width=420, css_classes=["sheet-player"],
+        )  # fmt: skip
         # The label is drawn in the legend's canvas: changing it repaints that canvas only
         # (the text of an HTML element would re-lay out the page at every frame).
         self.label = Label(
@@ -151,13 +246,9 @@ class SheetPlayer:
         )  # fmt: skip
         self.player.jscallback(
             value=FRAME_JS,
-            args={
-                "images": [s.image for s in self.sheets.values()],
-                "frames": [s.frames for s in self.sheets.values()],
-                "label": self.label,
-                "cursor": cursor,
-            },
-        )
+            args={"frames": self.frames, "image": self.canvas.image, "label": self.label,
+                  "cursor": self.cursor},
+        )  # fmt: skip
         legend = figure(
             height=90, width=420, toolbar_location=None, min_border=0, outline_line_color=None
         )
@@ -173,15 +264,24 @@ class SheetPlayer:
         )
         legend.add_layout(self.label)
         legend.axis.visible = legend.grid.visible = False
-        self.panel = pn.Column(
+        self._panel = pn.Column(
             pn.Row(self.player, pn.pane.Bokeh(legend), align="center"),
-            pn.GridBox(*(pn.pane.Bokeh(s.figure) for s in self.sheets.values()), ncols=4),
+            pn.pane.Bokeh(self.canvas.figure),
         )
 
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._panel
+
     def show(self, spikes: dict[str, np.ndarray], timesteps: int) -> None:
-        """Display new spikes {layer: [T, C, H, W]}, keeping the current timestep if it exists."""
+        """Ship new spikes {layer: [T, C, H, W]} as counts per cell and display the current
+        timestep (kept if it exists)."""
         timestep = min(self.player.value, timesteps)
-        for name, view in self.sheets.items():
-            view.show(spikes[name], timestep - 1)
+        counts = [view.counts(spikes[name]) for name, view in self.sheets.items()]
+        self.frames.data.update(counts=[c.ravel() for c in counts])
+        views = self.sheets.values()
+        self.canvas.image.data.update(
+            image=[v.fraction(c[timestep - 1]) for v, c in zip(views, counts, strict=True)]
+        )
         self.player.param.update(end=max(timesteps, 2), value=timestep)
+        self.cursor.location = timestep
         self.label.text = f"timestep {timestep} of {timesteps}"

@@ -30,7 +30,9 @@ class Status:
 
     async def run(self, message: str, work: Callable[[], Awaitable[None]]) -> bool:
         """Run ``work`` with ``message`` shown as busy; True on success. A service problem or
-        any other failure is shown in the alert instead of being raised."""
+        any other failure is shown in the alert instead of being raised. New work clears the
+        last error (before its result can appear, so the page never shows both)."""
+        self.alert.visible = False
         self._running.append(message)
         self._show_busy()
         try:
@@ -45,7 +47,6 @@ class Status:
         finally:
             self._running.remove(message)
             self._show_busy()
-        self.alert.visible = False
         return True
 
     async def apply(self, change: Callable[[], None]) -> None:

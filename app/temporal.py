@@ -9,9 +9,10 @@ from bokeh.plotting import figure
 
 
 class FiringRates:
-    """One line per topographic layer over timesteps; ``cursor`` marks the player's frame."""
+    """One line per topographic layer over timesteps; ``cursor`` (:func:`timestep_cursor`)
+    marks the player's frame."""
 
-    def __init__(self, layers: list[dict]) -> None:
+    def __init__(self, layers: list[dict], cursor: Span) -> None:
         self.columns = {layer["name"]: f"layer_{i}" for i, layer in enumerate(layers)}
         self.source = ColumnDataSource(
             {"t": [], **{c: [] for c in self.columns.values()}}, name="temporal-rates"
@@ -35,8 +36,7 @@ class FiringRates:
             items.append((f"{layer['area']} · {layer['name']}", [line, dots]))
         self.figure.add_layout(Legend(items=items, click_policy="hide"), "right")
         self.figure.xaxis.ticker.desired_num_ticks = 8
-        self.cursor = Span(location=1, dimension="height", line_dash="dashed", line_color="grey")
-        self.figure.add_layout(self.cursor)
+        self.figure.add_layout(cursor)
 
     def show(self, spikes: dict[str, np.ndarray], timesteps: int) -> None:
         """Rates of spikes {layer: [T, C, H, W]}."""
@@ -44,3 +44,9 @@ class FiringRates:
         for name, column in self.columns.items():
             data[column] = spikes[name].reshape(timesteps, -1).mean(axis=1)
         self.source.data = data
+
+
+def timestep_cursor() -> Span:
+    """The dashed line at the player's timestep (the player moves it before the firing rates
+    are first drawn)."""
+    return Span(location=1, dimension="height", line_dash="dashed", line_color="grey")

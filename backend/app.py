@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(settings)``; run it with uvicorn (``tdsnn serve``)."""
+"""The FastAPI application of the service: ``create_app(settings)``, run by ``tdsnn serve``."""
 
 from __future__ import annotations
 
@@ -33,14 +33,9 @@ MULTIPART_SLACK = 64 * 1024  # form boundaries and the options field around an u
 SWITCH_INTERVAL_S = 0.0005
 
 
-def create_app(
-    settings: Settings | None = None, *, dashboard_service: str | None = None
-) -> FastAPI:
-    """The service app; models load from ``settings.models_dir`` when it starts.
-
-    With ``dashboard_service`` (this app's own URL, as its clients reach it) the dashboard is
-    served at /dashboard and drives the service through that URL.
-    """
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service app; models load from ``settings.models_dir`` when it starts. (``tdsnn
+    serve``, in ``tdsnn_serve``, mounts the dashboard on it: the service never imports it.)"""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -77,19 +72,6 @@ def create_app(
     if token is not None:
         add_login(app, token)
     app.openapi = lambda: service_openapi(app)
-    if dashboard_service is not None:
-        from app.server import add_dashboard
-
-        add_dashboard(app, dashboard_service, token)
-    return app
-
-
-def create_dashboard_app(service_url: str, token: str | None = None) -> FastAPI:
-    """Only the dashboard, driving the (remote) service at ``service_url`` with ``token``."""
-    from app.server import add_dashboard
-
-    app = FastAPI(title="TDSNN Lab dashboard", version=tdsnn_core.__version__)
-    add_dashboard(app, service_url, token)
     return app
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from backend.encoding import MEDIA_TYPE, unpack_spikes
+from backend.encoding import MEDIA_TYPE, NWB_MEDIA_TYPE, unpack_spikes
 
 
 class ServiceError(RuntimeError):
@@ -96,10 +96,11 @@ class TDSNNClient:
         top_k: int = 5,
         raster_cells: int = 32,
         lesion: dict | None = None,
-    ) -> Spikes | dict:
+    ) -> Spikes | dict | bytes:
         """Spikes for a PNG/JPEG ``image`` (bytes) or a ``grating`` (GratingSpec fields).
 
-        ``output="binary"`` returns :class:`Spikes`; "raster" and "json" the parsed JSON.
+        ``output="binary"`` returns :class:`Spikes`; "raster" and "json" the parsed JSON;
+        "nwb" the bytes of an NWB file (read it with pynwb).
         ``lesion`` ({"layer", "x_mm", "y_mm", "radius_mm"}) silences a disc of that layer.
         """
         if (image is None) == (grating is None):
@@ -118,6 +119,8 @@ class TDSNNClient:
             response = self.http.post(url, json={**options, "stimulus": grating}, params=lesion)
         if response.is_success and response.headers["content-type"] == MEDIA_TYPE:
             return decode_spikes(response.content)
+        if response.is_success and response.headers["content-type"] == NWB_MEDIA_TYPE:
+            return response.content
         return self._json(response)
 
     def maps(self, model_id: str, kind: str, layer: str | None = None) -> dict:

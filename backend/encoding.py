@@ -1,4 +1,4 @@
-"""Spike encodings of the service: the bit-packed binary form and sheet rasters (numpy only).
+"""Spike encodings of the service: the bit-packed binary form (numpy only) and sheet rasters.
 
 Binary form (``application/x-tdsnn-spikes``), version 1, all integers little-endian::
 
@@ -25,6 +25,7 @@ import numpy as np
 MAGIC = b"TDSP"
 VERSION = 1
 MEDIA_TYPE = "application/x-tdsnn-spikes"
+NWB_MEDIA_TYPE = "application/x-nwb"  # an NWB 2 (HDF5) file: tdsnn_core.export.nwb
 _PREAMBLE = struct.Struct("<4sB3xI")
 
 
@@ -71,16 +72,13 @@ def packed_size(timesteps: int, dims: list[tuple[int, int, int]]) -> int:
 def raster(
     spikes: np.ndarray, positions: np.ndarray, size_mm: float, cells: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bin spikes [T, N] onto a ``cells`` x ``cells`` grid over a square sheet of ``size_mm``.
+    """Bin spikes [T, N] onto a ``cells`` x ``cells`` grid over a square sheet of ``size_mm``
+    with the core's binning (:class:`tdsnn_core.analysis.grid.SheetBins`, as the dashboard).
 
     Returns (spike counts [T, cells, cells], units per cell [cells, cells]); rows follow y
     (row 0 at y = 0), columns x, so ``counts / units`` is the fraction of a cell's units firing.
     """
-    index = np.clip((np.asarray(positions) / size_mm * cells).astype(int), 0, cells - 1)
-    cell = index[:, 1] * cells + index[:, 0]
-    steps, units = np.nonzero(spikes)
-    counts = np.bincount(steps * cells * cells + cell[units], minlength=len(spikes) * cells**2)
-    return (
-        counts.reshape(len(spikes), cells, cells),
-        np.bincount(cell, minlength=cells**2).reshape(cells, cells),
-    )
+    from tdsnn_core.analysis.grid import SheetBins, SheetGrid  # the client imports no torch
+
+    bins = SheetBins.of(SheetGrid.square(size_mm, cells), positions)
+    return bins.counts(spikes), bins.units

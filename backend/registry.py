@@ -20,7 +20,7 @@ from backend.errors import ApiError
 from backend.lanes import AnalysisLane
 from backend.worker import InferenceWorker
 from tdsnn_core.checkpoints import Checkpoint, load_checkpoint
-from tdsnn_core.data.fashion_mnist import CLASSES as FASHION_MNIST_CLASSES
+from tdsnn_core.data.classes import class_names
 from tdsnn_core.models import TopographicSNN
 from tdsnn_core.sheets import CorticalSheet
 
@@ -101,7 +101,12 @@ class ModelStore:
             worker = InferenceWorker(ckpt.model, path.stem, max_batch, window_s, capacity)
             lane = AnalysisLane(analysis_model, path.stem, capacity)
             entries[path.stem] = ModelEntry(
-                path.stem, ckpt, class_names(ckpt), worker, analysis_model, lane
+                path.stem,
+                ckpt,
+                class_names(ckpt.meta, ckpt.model.config["num_classes"]),
+                worker,
+                analysis_model,
+                lane,
             )
             log.info("loaded model %s (%s) on %s", path.stem, ckpt.model.model_name, device)
         if not entries:
@@ -131,14 +136,3 @@ def _unloadable(path: Path) -> str | None:
     if not MODEL_ID.match(path.stem):
         return "file name is not a valid model id (letters, digits, '.', '_', '-')"
     return None
-
-
-def class_names(ckpt: Checkpoint) -> tuple[str, ...]:
-    """Class names of the checkpoint's training data, else the class indices as text."""
-    n = ckpt.model.config["num_classes"]
-    kind = ((ckpt.meta.get("train_config") or {}).get("data") or {}).get("kind")
-    if kind == "fashion_mnist" and n == len(FASHION_MNIST_CLASSES):
-        return FASHION_MNIST_CLASSES
-    if kind == "gratings":
-        return tuple(f"{180.0 * k / n:g} deg" for k in range(n))
-    return tuple(str(k) for k in range(n))

@@ -124,10 +124,12 @@ class SpikeOptions(Request):
         None, min_length=1, max_length=64, description="default: every topographic layer"
     )
     timesteps: integer(1, MAX_TIMESTEPS) | None = Field(None, description="default: model's T")
-    output: Literal["binary", "raster", "json"] = Field(
+    output: Literal["binary", "raster", "json", "nwb"] = Field(
         "binary",
         description="binary: bit-packed spikes (application/x-tdsnn-spikes, see backend.encoding);"
-        " raster: spike counts per cell of a grid on each sheet; json: firing unit indices",
+        " raster: spike counts per cell of a grid on each sheet; json: firing unit indices;"
+        " nwb: an NWB 2 file (application/x-nwb, HDF5) of one trial: the units of the layers"
+        " with their sheet positions and spike times, the stimulus (tdsnn_core.export.nwb)",
     )
     top_k: integer(1, 1000) = 5
     raster_cells: integer(1, 256) = Field(32, description="grid cells per sheet edge (raster)")

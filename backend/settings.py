@@ -17,10 +17,10 @@ class Settings(BaseSettings):
     """Where models come from, where to listen, and the service's limits.
 
     ``token`` (``TDSNN_TOKEN``), when set, is required as ``Authorization: Bearer <token>`` on
-    every route. ``batch_window_ms`` and ``max_batch`` shape GPU micro-batching; on CPU each
-    request runs alone (``max_batch`` applies on CUDA only). Each model's inference worker and
-    analysis lane queue at most ``queue_size`` requests (more get a 503 with Retry-After); a
-    request not answered within ``deadline_s`` gets a 504.
+    every route. ``batch_window_ms`` and ``max_batch`` shape adaptive batching (a lone request
+    runs alone at once; a burst shares batches, see :class:`~backend.worker.InferenceWorker`).
+    Each model's inference worker and analysis lane queue at most ``queue_size`` requests
+    (more get a 503 with Retry-After); a request not answered within ``deadline_s`` gets a 504.
     """
 
     model_config = SettingsConfigDict(env_prefix="TDSNN_", extra="forbid")

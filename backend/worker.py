@@ -1,5 +1,6 @@
 """One inference thread per model: requests wait in a bounded queue and run from reset state,
-never concurrently on the same modules; on CUDA, concurrent requests run as micro-batches."""
+never concurrently on the same modules; requests that queue up together run as one batch when
+that batch is known to answer each of them exactly as running it alone would."""
 
 from __future__ import annotations
 
@@ -40,10 +41,14 @@ class InferenceWorker:
     At most ``capacity`` jobs wait; more raise :class:`~backend.lanes.Busy`. A job that has
     not finished by its deadline fails with :class:`~backend.lanes.DeadlineExceeded`.
 
-    On CPU every job runs alone. On CUDA the thread waits up to ``window_s`` after a job
-    arrives to gather up to ``max_batch`` jobs with the same T and runs them as one batch,
-    padded with blank images to ``max_batch`` so the kernels (and the numbers) do not depend
-    on how many requests happened to arrive together.
+    Adaptive batching: a job that finds the queue empty runs alone at once (batch 1, no
+    padding, no waiting). Jobs that queued up meanwhile (a burst) are taken together, with
+    up to ``window_s`` more to gather at most ``max_batch``, and run as one batch per T, as
+    large as the jobs it holds. Whether a batch answers every image exactly as running it
+    alone depends on the kernels (e.g. a linear layer's product of 4 rows and of 32 rows may
+    round differently), so the first batch of each (T, size) is checked against running each
+    of its images alone, byte for byte, and answered from the lone runs; once a size differs,
+    every batch of that T runs image by image.
     """
 
     def __init__(
@@ -52,9 +57,11 @@ class InferenceWorker:
         self.model = model
         self.guard = DeadlineGuard(model)
         self.device = next(model.parameters()).device
-        self.padded = self.device.type == "cuda"
-        self.max_batch = max_batch if self.padded else 1
+        self.layers = tuple(t.name for t in model.topographic_layers())
+        self.max_batch = max_batch
         self.window_s = window_s
+        self.exact: dict[tuple[int, int], bool] = {}  # (T, size): batch == alone, byte for byte
+        self.inexact_steps: set[int] = set()  # T with some inexact size: no more checks
         self._queue: BoundedQueue[_Job] = BoundedQueue(capacity)
         self._thread = threading.Thread(target=self._loop, name=f"infer-{name}", daemon=True)
         self._thread.start()
@@ -86,15 +93,21 @@ class InferenceWorker:
                     key=lambda j: j.timesteps,
                 )
                 for _, group in groupby(live, key=lambda j: j.timesteps):
-                    self._run(list(group))
+                    self._answer(list(group))
                 if stop:
                     return
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
-        jobs, deadline = [first], time.monotonic() + self.window_s
+        """``first`` and the jobs queued behind it (none: ``first`` runs alone at once); a burst
+        waits up to ``window_s`` for more, up to ``max_batch``."""
+        jobs, deadline = [first], None
         while len(jobs) < self.max_batch:
             try:
-                job = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+                if deadline is None:
+                    job = self._queue.get(timeout=0.0)
+                    deadline = time.monotonic() + self.window_s
+                else:
+                    job = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
                 break
             if job is None:
@@ -102,23 +115,58 @@ class InferenceWorker:
             jobs.append(job)
         return jobs, False
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _answer(self, jobs: list[_Job]) -> None:
+        """Answer jobs of one T: as one batch where that is exact, else one by one."""
+        key = (jobs[0].timesteps, len(jobs))
+        if len(jobs) == 1 or not self.exact.get(key, key[0] not in self.inexact_steps):
+            for job in jobs:
+                self._reply([job], self._run([job], job.layers))
+            return
+        if key in self.exact:
+            self._reply(jobs, self._run(jobs, tuple({n for j in jobs for n in j.layers})))
+            return
+        batch = self._run(jobs, self.layers)
+        if isinstance(batch, Exception):
+            self._reply(jobs, batch)
+            return
+        alone = [self._run([job], self.layers) for job in jobs]
+        if not any(isinstance(a, Exception) for a in alone):
+            self.exact[key] = all(_same(a[0], b) for a, b in zip(alone, batch, strict=True))
+            if not self.exact[key]:
+                self.inexact_steps.add(key[0])
+        for job, result in zip(jobs, alone, strict=True):
+            self._reply([job], result)
+
+    def _run(self, jobs: list[_Job], layers: tuple[str, ...]) -> list[Inference] | Exception:
+        """Each job's :class:`Inference` (spikes of ``layers``) from one forward pass of their
+        images, or the error that failed it."""
         start = time.monotonic()
         try:
             images = torch.stack([j.image for j in jobs]).to(self.device)
-            if self.padded and len(jobs) < self.max_batch:
-                blank = images.new_zeros(self.max_batch - len(jobs), *images.shape[1:])
-                images = torch.cat([images, blank])
             with self.guard.until(max(j.deadline for j in jobs)):
                 out = self.model(images, timesteps=jobs[0].timesteps, return_spikes=True)
-            names = {name for j in jobs for name in j.layers}
-            spikes = {n: out.spikes[n][:, : len(jobs)].bool().cpu().numpy() for n in names}
-            logits = out.logits[: len(jobs)].float().cpu().numpy()
+            spikes = {n: out.spikes[n].bool().cpu().numpy() for n in layers}
+            logits = out.logits.float().cpu().numpy()
         except Exception as exc:  # a failed batch fails its requests, not the worker
-            for job in jobs:
-                job.future.set_exception(exc)
-            return
+            return exc
         finally:
-            self._queue.took(time.monotonic() - start)
+            self._queue.took((time.monotonic() - start) / len(jobs))
+        return [
+            Inference(logits[i], {n: s[:, i] for n, s in spikes.items()}) for i in range(len(jobs))
+        ]
+
+    @staticmethod
+    def _reply(jobs: list[_Job], results: list[Inference] | Exception) -> None:
         for i, job in enumerate(jobs):
-            job.future.set_result(Inference(logits[i], {n: spikes[n][:, i] for n in job.layers}))
+            if isinstance(results, Exception):
+                job.future.set_exception(results)
+            else:
+                spikes = {n: results[i].spikes[n] for n in job.layers}
+                job.future.set_result(Inference(results[i].logits, spikes))
+
+
+def _same(a: Inference, b: Inference) -> bool:
+    """Byte-identical logits and spikes."""
+    return a.logits.tobytes() == b.logits.tobytes() and all(
+        np.array_equal(a.spikes[n], b.spikes[n]) for n in a.spikes
+    )

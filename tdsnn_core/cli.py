@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tdsnn_core.data.command import add_parser as add_data_parser
+from tdsnn_core.export.command import add_parser as add_export_parser
 from tdsnn_core.reports.command import add_parser as add_analyze_parser
 
 
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_eval)
 
     add_analyze_parser(sub)
+    add_export_parser(sub)
+    add_data_parser(sub)
     for plugin in entry_points(group="tdsnn.commands"):  # e.g. `serve`, from backend/
         plugin.load()(sub)
 

@@ -32,6 +32,7 @@ class DataConfig:
     train_subset: int | None = None
     eval_subset: int | None = None
     augment: bool = False
+    crop_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])  # imagefolder augment
     workers: int = 0
 
 
@@ -71,6 +72,7 @@ class RunConfig:
     amp: bool = True
     sync_bn: bool = False
     threads: int | None = None
+    tensorboard: bool = False  # TensorBoard event files in OUT_DIR/tensorboard
 
 
 @dataclass

@@ -11,12 +11,13 @@ from starlette.datastructures import UploadFile
 from backend import errors, schemas
 from backend.bodies import media_type, unsupported, validated
 from backend.deps import ServiceSettings, Store, complete
-from backend.encoding import MEDIA_TYPE, pack_spikes, raster
+from backend.encoding import MEDIA_TYPE, NWB_MEDIA_TYPE, pack_spikes, raster
 from backend.errors import ApiError
 from backend.images import PART_TYPES, decode_image, grating_image
 from backend.registry import ModelEntry
 from backend.settings import Settings
 from backend.worker import Inference
+from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb, grating_columns, nwb_bytes
 
 router = APIRouter(tags=["spikes"])
 FORM_FIELDS = {"image", "options"}
@@ -52,9 +53,11 @@ OPENAPI = {
     "responses": {
         "200": {
             "description": "binary: bit-packed spikes (layout in backend.encoding); "
-            "raster and json: JSON",
+            "raster and json: JSON; nwb: an NWB 2 file (HDF5) of one trial, read with pynwb "
+            "(layout in tdsnn_core.export.nwb)",
             "content": {
                 MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                NWB_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {
                     "schema": {
                         "oneOf": [
@@ -170,7 +173,9 @@ def _prediction(entry: ModelEntry, logits: np.ndarray, k: int) -> schemas.Predic
 def respond(
     entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
 ) -> Response:
-    """The response in the requested output form (binary, json or raster)."""
+    """The response in the requested output form (binary, json, raster or nwb)."""
+    if options.output == "nwb":
+        return Response(_nwb(entry, options, timesteps, inference), media_type=NWB_MEDIA_TYPE)
     prediction = _prediction(entry, inference.logits, options.top_k)
     if options.output == "binary":
         header = {"model": entry.id, "timesteps": timesteps, "prediction": prediction.model_dump()}
@@ -209,3 +214,21 @@ def respond(
             layers=layers,
         )
     return Response(body.model_dump_json(), media_type="application/json")
+
+
+def _nwb(
+    entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
+) -> bytes:
+    """The NWB file of one trial: the units of the requested layers and the stimulus."""
+    if isinstance(options, schemas.SpikesRequest):
+        g = options.stimulus
+        trials = grating_columns(
+            [g.orientation_deg], [g.cycles_per_image], [g.phase_deg], [g.contrast], ["grey"]
+        )
+        stimulus = "grating"
+    else:
+        trials = {"image": TrialColumn(["upload"], "an uploaded PNG or JPEG image")}
+        stimulus = "uploaded image"
+    spikes = {name: s.reshape(timesteps, 1, -1) for name, s in inference.spikes.items()}
+    record = ModelRecord.of_checkpoint(entry.checkpoint, entry.id)
+    return nwb_bytes(build_nwb(spikes, entry.sheets, trials, record, stimuli=stimulus))

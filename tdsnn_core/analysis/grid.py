@@ -1,4 +1,6 @@
-"""A regular grid over the cortical sheet, and normalised Gaussian kernel averaging onto it."""
+"""A regular grid over the cortical sheet, units binned on its cells (spike counts per cell,
+for the service's rasters and the dashboard's sheets alike), and normalised Gaussian kernel
+averaging onto it."""
 
 from __future__ import annotations
 
@@ -54,6 +56,14 @@ class SheetGrid:
             y_edges=np.linspace(low[1], high[1], cells_per_side + 1),
         )
 
+    @classmethod
+    def square(cls, size_mm: float, cells_per_side: int) -> SheetGrid:
+        """``cells_per_side`` x ``cells_per_side`` cells over the whole sheet [0, size_mm]^2."""
+        if size_mm <= 0 or cells_per_side < 1:
+            raise ValueError(f"need size_mm > 0 and a cell, got {size_mm} mm, {cells_per_side}")
+        edges = np.linspace(0.0, size_mm, cells_per_side + 1)
+        return cls(x_edges=edges, y_edges=edges)
+
     @property
     def shape(self) -> tuple[int, int]:
         """(n_y, n_x) cells."""
@@ -105,6 +115,31 @@ class SheetGrid:
         """Convolve ``image`` with a unit-sum Gaussian of ``sigma_mm``; zero outside the grid."""
         dx, dy = self.cell_size
         return ndimage.gaussian_filter(image, (sigma_mm / dy, sigma_mm / dx), mode="constant")
+
+
+@dataclass(frozen=True)
+class SheetBins:
+    """Units binned on the cells of a grid: each unit's cell (flat ``iy * n_x + ix``, edges
+    clipped in) and the number of units in each cell, [n_y, n_x]. The one binning of units
+    onto sheet cells: the service's rasters and the dashboard's sheets both count with it."""
+
+    grid: SheetGrid
+    cell_of_unit: np.ndarray
+    units: np.ndarray
+
+    @classmethod
+    def of(cls, grid: SheetGrid, positions: np.ndarray) -> SheetBins:
+        cell = grid.cell_index(np.asarray(positions))
+        units = np.bincount(cell, minlength=grid.shape[0] * grid.shape[1]).reshape(grid.shape)
+        return cls(grid, cell, units)
+
+    def counts(self, spikes: np.ndarray) -> np.ndarray:
+        """Spikes [T, N] (bool or 0/1, unit order of the positions) -> the number of each
+        cell's units firing at each timestep, int64 [T, n_y, n_x]."""
+        n = self.units.size
+        steps, units = np.nonzero(np.asarray(spikes).reshape(len(spikes), -1))
+        counts = np.bincount(steps * n + self.cell_of_unit[units], minlength=len(spikes) * n)
+        return counts.reshape(len(spikes), *self.grid.shape)
 
 
 def gaussian_average(

@@ -62,13 +62,15 @@ DEFAULT_DESCRIPTIONS = {
 class ProbeSet:
     """Labelled probe images [N, C, H, W] in [0, 1]; ``labels`` index ``categories``;
     ``sources`` [N] is the id of each image's source image (default: every image its own),
-    shared by augmented variants of one image."""
+    shared by augmented variants of one image; ``files`` the image file of each probe (relative
+    to its folder) when it was loaded from one."""
 
     images: torch.Tensor
     labels: np.ndarray
     categories: tuple[str, ...]
     descriptions: dict[str, str] = field(default_factory=dict)
     sources: np.ndarray | None = None
+    files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.images.dim() != 4 or len(self.images) != len(self.labels):
@@ -153,7 +155,7 @@ def load_probe_folder(
     names = [c for c in FLOC_CATEGORIES if c in folders] + sorted(
         set(folders) - set(FLOC_CATEGORIES)
     )
-    parts, labels, categories = [], [], []
+    parts, labels, categories, names_read = [], [], [], []
     for name in names:
         files = sorted(p for p in folders[name].iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files = files[:per_category] if per_category else files
@@ -163,10 +165,11 @@ def load_probe_folder(
         resized = [np.asarray(_open_resized(f, mode, input_size)) for f in files]
         parts.append(to_model_input(np.stack(resized), input_size, channels))
         labels += [len(categories)] * len(files)
+        names_read += [f"{name}/{f.name}" for f in files]
         categories.append(name)
     if not categories:
         raise ValueError(f"probe folder {root} holds no category subfolder with images")
-    return ProbeSet(torch.cat(parts), np.array(labels), tuple(categories))
+    return ProbeSet(torch.cat(parts), np.array(labels), tuple(categories), files=tuple(names_read))
 
 
 def _open_resized(path: Path, mode: str, size: int) -> Image.Image:

@@ -67,6 +67,11 @@ def default_frequencies(size: int) -> list[float]:
     return [float(f) for f in np.geomspace(2.0, max(size / 6.0, 3.0), 4)]
 
 
+def grating_classes(classes: int) -> tuple[str, ...]:
+    """Names of the orientation classes of :class:`GratingsDataset`: their angles."""
+    return tuple(f"{180.0 * k / classes:g} deg" for k in range(classes))
+
+
 class GratingsDataset(Dataset):
     """Orientation classification: grating i has class i % classes, orientation at that class's
     bin centre, and a random frequency, phase and contrast drawn from (seed, i)."""
@@ -74,7 +79,7 @@ class GratingsDataset(Dataset):
     def __init__(self, size: int, channels: int, classes: int, length: int, seed: int = 0) -> None:
         self.size, self.channels, self.num_classes = size, channels, classes
         self.length, self.seed = length, seed
-        self.classes = tuple(f"{180.0 * k / classes:g} deg" for k in range(classes))
+        self.classes = grating_classes(classes)
         self.frequencies = default_frequencies(size)
 
     def __len__(self) -> int:

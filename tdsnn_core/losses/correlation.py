@@ -1,63 +1,108 @@
 """Pair-correlation matrices of spiking responses and their Pearson correlation with distance.
 
-Every pair matrix is a product of small matrices (batch-by-units), computed for all clusters
-of a layer in one batched matrix product; nothing loops over pairs or units. Padded cluster
-members (see :mod:`tdsnn_core.losses.clusters`) are zeroed by the caller's mask, so they add
-zero rows and columns, and the Pearson with the target only counts the real pairs.
+Both pair matrices of the STC loss are quadratic forms of a small factor: with ``x`` [M, T, B, n]
+and a lag kernel ``k`` [T, T], ``pairs = sum_{t,s} k[t, s] x[:, t]^T x[:, s]`` ([M, n, n]).
+The rate correlations are the case T = 1, k = 1 (x: centred, unit-norm rates); the normalised
+correlograms have k[t, s] = 1 / (B (T - |t - s|)) for |t - s| <= W (x: spikes over
+sqrt(ACG)). :func:`pearson_with_pairs` takes the Pearson of such pairs with a distance target
+in one of two forms, whichever costs fewer operations (:func:`pearson_cost`):
 
-Precision: every statistic is a ratio of sums of products, so it is computed in float32 or
-wider and with centred (two-pass) variances; a one-pass variance sum(x^2) - sum(x)^2 / k
-cancels catastrophically in bfloat16 (method.md).
+* ``pairs``: build the [M, n, n] matrix and take a centred (two-pass) Pearson over it;
+* ``gram``: never build it. With D the (centred, unit-norm) target, G = x x^T the
+  (TB x TB) Gram and r_ii the diagonal, over the pairs i != j of real units:
+  sum r D = <k x, x D>, sum r = u^T k u - sum_i r_ii (u = x summed over units),
+  sum r^2 = tr(k G k G) - sum_i r_ii^2 (k G = (k x) x^T, one TB x TB product), and the
+  variance sum r^2 - (sum r)^2 / pairs.
+
+Precision: every statistic is computed in float32 or wider. The ``pairs`` form centres its
+variance (a one-pass variance cancels catastrophically in bfloat16, method.md). The ``gram``
+form's variance is one-pass by nature, so its Gram sums run in float64: cancellation then
+costs 1e-16 (1 + mean^2 / variance) relative, below the 1e-7 to which the float32 factor
+fixes r in the first place. Padded cluster members (see :mod:`tdsnn_core.losses.clusters`) are
+zeroed by the caller, so they add zero rows and columns and only real pairs count.
 """
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple
+
 import torch
 
+from tdsnn_core.losses.clusters import pair_weights
 
-def response_correlations(responses: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """Pearson correlation over the batch between units: [M, B, n] -> [M, n, n].
+Form = Literal["auto", "pairs", "gram"]
+ELEMENTWISE_COST = 16  # multiply-adds one n x n elementwise pass costs (memory bound), forward
+GRAM_DTYPE = torch.float64
+
+
+class PairFactor(NamedTuple):
+    """pairs = sum_{t,s} kernel[t, s] x[:, t]^T x[:, s]: ``x`` [M, T, B, n], ``kernel`` [T, T]."""
+
+    x: torch.Tensor
+    kernel: torch.Tensor
+
+    def mixed(self) -> torch.Tensor:
+        """(k x) [M, T, B, n]: every step's rows mixed over the lags of the kernel."""
+        if self.kernel.shape == (1, 1):
+            return self.x * self.kernel[0, 0]
+        m, steps = self.x.shape[:2]
+        return (self.kernel @ self.x.reshape(m, steps, -1)).view_as(self.x)
+
+    def dense(self) -> torch.Tensor:
+        """The pair matrix [M, n, n]."""
+        m, steps, batch, n = self.x.shape
+        rows = self.x.reshape(m, steps * batch, n)
+        return rows.transpose(1, 2) @ self.mixed().reshape(m, steps * batch, n)
+
+
+def lag_kernel(
+    steps: int, batch: int, window: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """k[t, s] = 1 / (B (T - |t - s|)) for |t - s| <= W, else 0: [T, T]."""
+    if not 0 <= window < steps:
+        raise ValueError(f"correlogram window W={window} must be in [0, T-1] for T={steps}")
+    t = torch.arange(steps, device=device)
+    lag = (t.unsqueeze(0) - t.unsqueeze(1)).abs()
+    k = 1.0 / (batch * (steps - lag).to(dtype))
+    return torch.where(lag <= window, k, torch.zeros_like(k))
+
+
+def response_factor(responses: torch.Tensor, eps: float = 1e-3) -> PairFactor:
+    """The factor of the rate correlations over the batch: [M, B, n] -> T = 1, k = 1.
 
     Units with zero variance (e.g. silent, or zeroed padding) correlate 0 with everything,
     themselves included (finite, no NaN, for eps > 0).
     """
     centred = responses - responses.mean(dim=1, keepdim=True)
     z = centred / (centred.square().sum(dim=1, keepdim=True) + eps).sqrt()
-    return z.transpose(1, 2) @ z
+    return PairFactor(z.unsqueeze(1), torch.ones(1, 1, dtype=z.dtype, device=z.device))
+
+
+def correlogram_factor(spikes: torch.Tensor, window: int, eps: float = 1e-3) -> PairFactor:
+    """The factor of r_CCG = CCG_ij / sqrt(ACG_i ACG_j): spikes [M, T, B, n], lags -W..W.
+
+    CCG_ij = sum_{tau=-W..W} 1 / (B (T - |tau|)) sum_b sum_t S_i(t) S_j(t + tau).
+    """
+    _, steps, batch, _ = spikes.shape
+    kernel = lag_kernel(steps, batch, window, spikes.dtype, spikes.device)
+    acg = autocorrelogram(PairFactor(spikes, kernel))
+    return PairFactor(spikes / (acg + eps).sqrt().unsqueeze(1).unsqueeze(1), kernel)
+
+
+def autocorrelogram(factor: PairFactor) -> torch.Tensor:
+    """The diagonal of the pair matrix, e.g. ACG_i = CCG_ii for spikes: [M, n]."""
+    return (factor.mixed() * factor.x).sum(dim=(1, 2))
+
+
+def response_correlations(responses: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Pearson correlation over the batch between units: [M, B, n] -> [M, n, n]."""
+    return response_factor(responses, eps).dense()
 
 
 def correlogram_correlations(spikes: torch.Tensor, window: int, eps: float = 1e-3) -> torch.Tensor:
-    """Normalised cross-correlograms r_CCG = CCG_ij / sqrt(ACG_i ACG_j): [M, T, B, n] -> [M, n, n].
-
-    CCG_ij = sum_{tau=-W..W} 1 / (B (T - |tau|)) sum_b sum_t S_i(t) S_j(t + tau). Lag -tau is
-    the transpose of lag tau, so only lags 0..W are multiplied.
-    """
-    m, steps, batch, n = spikes.shape
-    if not 0 <= window < steps:
-        raise ValueError(f"correlogram window W={window} must be in [0, T-1] for T={steps}")
-
-    def lagged_product(a: torch.Tensor, lag: int) -> torch.Tensor:
-        left = a[:, : steps - lag].reshape(m, -1, n)
-        right = a[:, lag:].reshape(m, -1, n)
-        return (left.transpose(1, 2) @ right) / (batch * (steps - lag))
-
-    acg = autocorrelogram(spikes, window)
-    scaled = spikes / (acg + eps).sqrt().unsqueeze(1).unsqueeze(1)
-    ccg = lagged_product(scaled, 0)
-    for lag in range(1, window + 1):
-        p = lagged_product(scaled, lag)
-        ccg = ccg + p + p.transpose(1, 2)
-    return ccg
-
-
-def autocorrelogram(spikes: torch.Tensor, window: int) -> torch.Tensor:
-    """Auto-correlogram ACG_i = CCG_ii for every unit: [M, T, B, n] -> [M, n]."""
-    steps, batch = spikes.shape[1], spikes.shape[2]
-    acg = spikes.square().sum(dim=(1, 2)) / (batch * steps)
-    for lag in range(1, window + 1):
-        prod = (spikes[:, : steps - lag] * spikes[:, lag:]).sum(dim=(1, 2))
-        acg = acg + 2.0 * prod / (batch * (steps - lag))
-    return acg
+    """Normalised cross-correlograms r_CCG: [M, T, B, n] -> [M, n, n] (see
+    :func:`correlogram_factor`)."""
+    return correlogram_factor(spikes, window, eps).dense()
 
 
 def pearson_with_target(
@@ -74,3 +119,73 @@ def pearson_with_target(
     mean = (pairs * weights).sum(dim=(1, 2), keepdim=True) / count
     variance = ((pairs - mean).square() * weights).sum(dim=(1, 2))
     return (pairs * target).sum(dim=(1, 2)) / (variance + eps).sqrt()
+
+
+def gram_pearson_with_target(
+    factor: PairFactor, target: torch.Tensor, mask: torch.Tensor, eps: float = 1e-12
+) -> torch.Tensor:
+    """:func:`pearson_with_target` of ``factor``'s pairs without building them -> [M].
+
+    ``target`` [M, n, n] as there; ``mask`` [M, n] marks the real units (padding is zero in
+    ``factor.x``).
+    """
+    m, steps, batch, n = factor.x.shape
+    rows = factor.x.reshape(m, steps * batch, n)
+    numerator = (factor.mixed().reshape_as(rows) * (rows @ target)).sum(dim=(1, 2))
+    wide = PairFactor(factor.x.to(GRAM_DTYPE), factor.kernel.to(GRAM_DTYPE))
+    x, y = wide.x, wide.mixed()  # pairs = x^T y, rows (t, b)
+    diagonal = (x * y).sum(dim=(1, 2))  # r_ii, [M, n]
+    cross = y.reshape(m, steps * batch, n) @ x.reshape(m, steps * batch, n).transpose(1, 2)
+    squares = (cross * cross.transpose(1, 2)).sum(dim=(1, 2))  # ||x^T y||^2 = tr((y x^T)^2)
+    total = (x.sum(dim=3) * y.sum(dim=3)).sum(dim=(1, 2)) - diagonal.sum(dim=1)
+    units = mask.to(GRAM_DTYPE).sum(dim=1)
+    count = (units * (units - 1)).clamp_min(1.0)
+    variance = squares - diagonal.square().sum(dim=1) - total.square() / count
+    return numerator / (variance.clamp_min(0.0) + eps).sqrt().to(numerator.dtype)
+
+
+def pearson_cost(
+    form: Literal["pairs", "gram"],
+    n: int,
+    steps: int,
+    batch: int,
+    elementwise: int = ELEMENTWISE_COST,
+    wide: int = 2,
+) -> int:
+    """Operations of one cluster's Pearson, forward and backward, in ``form``.
+
+    Matrix products count their multiply-adds, an elementwise pass ``elementwise`` per entry
+    (passes are memory bound), float64 work ``wide`` times; the O(T B n) elementwise work
+    both forms share is left out. Forward and backward make about 16 passes over the n x n
+    pairs in the ``pairs`` form and 4 over the (T B) x (T B) Gram in the ``gram`` form.
+    ``elementwise=0, wide=1`` counts the matrix products' multiply-adds alone.
+    """
+    rows = steps * batch
+    if form == "pairs":  # x^T (k x) and its two gradient products
+        return 3 * rows * n * n + 16 * elementwise * n * n
+    # x D and its gradient; the float64 Gram (k x) x^T and its two gradient products
+    return 2 * rows * n * n + wide * (3 * rows * rows * n + 4 * elementwise * rows * rows)
+
+
+def cheaper_form(n: int, steps: int, batch: int) -> Literal["pairs", "gram"]:
+    """The form :func:`pearson_with_pairs` picks for ``auto`` (fewer :func:`pearson_cost`)."""
+    gram = pearson_cost("gram", n, steps, batch) < pearson_cost("pairs", n, steps, batch)
+    return "gram" if gram else "pairs"
+
+
+def pearson_with_pairs(
+    factor: PairFactor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    form: Form = "auto",
+    eps: float = 1e-12,
+) -> torch.Tensor:
+    """Pearson of ``factor``'s pairs with ``target`` over the pairs of real units -> [M], in
+    the cheaper form by :func:`pearson_cost` (``auto``) or the one named."""
+    if form == "auto":
+        _, steps, batch, n = factor.x.shape
+        form = cheaper_form(n, steps, batch)
+    if form == "gram":
+        return gram_pearson_with_target(factor, target, mask, eps)
+    weights = pair_weights(mask).to(target.dtype)
+    return pearson_with_target(factor.dense(), target, weights, eps)

@@ -18,16 +18,12 @@ from typing import NamedTuple
 
 import torch
 
-from tdsnn_core.losses.clusters import (
-    Clusters,
-    inverse_distance_targets,
-    pair_weights,
-    sample_clusters,
-)
+from tdsnn_core.losses.clusters import Clusters, inverse_distance_targets, sample_clusters
 from tdsnn_core.losses.correlation import (
-    correlogram_correlations,
-    pearson_with_target,
-    response_correlations,
+    Form,
+    correlogram_factor,
+    pearson_with_pairs,
+    response_factor,
 )
 
 
@@ -42,14 +38,15 @@ class TopoLossParts(NamedTuple):
 class ClusterBatch(NamedTuple):
     """Clusters of one or more layers padded to one size n, ready for the batched kernels.
 
-    ``values`` [K, ..., n] (padding zeroed), ``target`` and ``weights`` [K, n, n] (see
-    :func:`~tdsnn_core.losses.correlation.pearson_with_target`), ``share`` [K]: each cluster's
-    weight in its layer's mean (1 / valid clusters of the layer, 0 for clusters under 3 units).
+    ``values`` [K, ..., n] (padding zeroed), ``target`` [K, n, n] (see
+    :func:`~tdsnn_core.losses.clusters.inverse_distance_targets`), ``mask`` [K, n] of real
+    members, ``share`` [K]: each cluster's weight in its layer's mean (1 / valid clusters of
+    the layer, 0 for clusters under 3 units).
     """
 
     values: torch.Tensor
     target: torch.Tensor
-    weights: torch.Tensor
+    mask: torch.Tensor
     share: torch.Tensor
 
 
@@ -59,28 +56,36 @@ def default_window(timesteps: int) -> int:
 
 
 def rate_term(
-    rates: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, eps: float = 1e-3
+    rates: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    eps: float = 1e-3,
+    form: Form = "auto",
 ) -> torch.Tensor:
-    """L_L per cluster from the clusters' rates [M, B, n], targets and pair weights -> [M]."""
-    r = response_correlations(rates, eps)
-    return (1.0 - pearson_with_target(r, target, weights)) / 2.0
+    """L_L per cluster from the clusters' rates [M, B, n], targets and member masks -> [M]
+    (``form``: see :func:`~tdsnn_core.losses.correlation.pearson_with_pairs`)."""
+    factor = response_factor(rates, eps)
+    return (1.0 - pearson_with_pairs(factor, target, mask, form)) / 2.0
 
 
 def timing_term(
     spikes: torch.Tensor,
     target: torch.Tensor,
-    weights: torch.Tensor,
+    mask: torch.Tensor,
     window: int,
     eps: float = 1e-3,
+    form: Form = "auto",
 ) -> torch.Tensor:
-    """L_S per cluster from the clusters' spikes [M, T, B, n], targets and pair weights -> [M]."""
-    r = correlogram_correlations(spikes, window, eps)
-    return (1.0 - pearson_with_target(r, target, weights)) / 2.0
+    """L_S per cluster from the clusters' spikes [M, T, B, n], targets and member masks -> [M]."""
+    factor = correlogram_factor(spikes, window, eps)
+    return (1.0 - pearson_with_pairs(factor, target, mask, form)) / 2.0
 
 
 def gather_clusters(values: torch.Tensor, clusters: Clusters) -> torch.Tensor:
     """[..., N] -> [M, ..., n]: the units of each cluster, clusters first, padding zeroed."""
-    gathered = values[..., clusters.indices].movedim(-2, 0)  # [M, ..., n]
+    m, n = clusters.indices.shape
+    picked = values.index_select(-1, clusters.indices.flatten())  # backward: index_add
+    gathered = picked.view(*values.shape[:-1], m, n).movedim(-2, 0)  # [M, ..., n]
     mask = clusters.mask.view(clusters.mask.shape[0], *([1] * (gathered.dim() - 2)), -1)
     return gathered * mask.to(gathered.dtype)
 
@@ -93,9 +98,13 @@ def _padded(clusters: Clusters, n: int) -> Clusters:
     )
 
 
+MIN_BUCKET = 32  # smaller clusters share one batch: its fixed per-batch work outweighs theirs
+
+
 def _bucket(n: int, cap: int) -> int:
-    """Padded width for a layer whose largest cluster has n units: the next power of two."""
-    return min(cap, 1 << max(n - 1, 1).bit_length())
+    """Padded width for a layer whose largest cluster has n units: the next power of two, at
+    least :data:`MIN_BUCKET`, at most ``cap``."""
+    return min(cap, max(MIN_BUCKET, 1 << max(n - 1, 1).bit_length()))
 
 
 def clustered_batches(
@@ -110,31 +119,32 @@ def clustered_batches(
     """Sample each layer's clusters and stack layers of similar cluster size, in float32.
 
     ``values[layer]`` is flattened from ``start_dim`` to [..., N]. Layers whose largest
-    cluster pads to the same power of two share one :class:`ClusterBatch`, so every layer's
-    clusters run through batched kernels.
+    cluster pads to the same width (:func:`_bucket`) share one :class:`ClusterBatch`, so every
+    layer's clusters run through batched kernels.
     """
-    groups: dict[int, list[ClusterBatch]] = {}
+    groups: dict[int, list[tuple[torch.Tensor, ...]]] = {}
     for layer, pos in positions.items():
         pos = pos.float()
         flat = values[layer].flatten(start_dim).float()
         clusters = sample_clusters(
             pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
         )
-        n = _bucket(clusters.indices.shape[1], cluster_size)
-        clusters = _padded(clusters, n)
+        clusters = _padded(clusters, _bucket(clusters.indices.shape[1], cluster_size))
         valid = clusters.valid.to(pos.dtype)
-        groups.setdefault(n, []).append(
-            ClusterBatch(
+        groups.setdefault(clusters.indices.shape[1], []).append(
+            (
                 gather_clusters(flat, clusters),
-                inverse_distance_targets(pos[clusters.indices], clusters.mask),
-                pair_weights(clusters.mask).to(pos.dtype),
+                pos[clusters.indices],
+                clusters.mask,
                 valid / valid.sum().clamp_min(1.0),
             )
         )
-    return [
-        ClusterBatch(*(torch.cat(parts) for parts in zip(*items, strict=True)))
-        for items in groups.values()
-    ]
+    batches = []
+    for items in groups.values():
+        gathered, cluster_positions, mask, share = (torch.cat(p) for p in zip(*items, strict=True))
+        target = inverse_distance_targets(cluster_positions, mask)
+        batches.append(ClusterBatch(gathered, target, mask, share))
+    return batches
 
 
 def _float32_outside_autocast(loss: Callable[..., TopoLossParts]) -> Callable[..., TopoLossParts]:
@@ -178,10 +188,10 @@ def stc_loss(
         spikes, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator, 2
     ):
         if alpha:
-            term = rate_term(batch.values.mean(1), batch.target, batch.weights, eps)
+            term = rate_term(batch.values.mean(1), batch.target, batch.mask, eps)
             rate_sum = rate_sum + (term * batch.share).sum()
         if beta:
-            term = timing_term(batch.values, batch.target, batch.weights, w, eps)
+            term = timing_term(batch.values, batch.target, batch.mask, w, eps)
             timing_sum = timing_sum + (term * batch.share).sum()
     return TopoLossParts(alpha * rate_sum + beta * timing_sum, rate_sum, timing_sum)
 
@@ -207,6 +217,6 @@ def spatial_correlation_loss(
     for batch in clustered_batches(
         responses, positions, neighborhood_widths, cluster_size, clusters_per_layer, generator, 1
     ):
-        term = rate_term(batch.values, batch.target, batch.weights, eps)
+        term = rate_term(batch.values, batch.target, batch.mask, eps)
         total = total + (term * batch.share).sum()
     return TopoLossParts(weight * total, total, torch.zeros((), device=device))

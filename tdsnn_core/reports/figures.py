@@ -17,6 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from tdsnn_core.analysis.maps import OrientationMap
     from tdsnn_core.experiments.pipeline import ModelAnalysis
 
 PANEL = 4.0  # inches per panel side
@@ -39,35 +42,40 @@ def draw_orientation(results: list[ModelAnalysis], path: Path) -> bool:
         return False
     fig, axes = _panels(1, len(shown))
     for ax, r in zip(axes[0], shown, strict=True):
-        om = r.orientation
-        xy = om.positions[om.analysed]
-        dots = ax.scatter(
-            xy[:, 0],
-            xy[:, 1],
-            c=om.tuning.preferred_orientation_deg[om.analysed],
-            cmap="hsv",
-            vmin=0,
-            vmax=180,
-            s=6,
-        )
-        centres, signs = om.pinwheels.centres_mm, om.pinwheels.signs
-        ax.scatter(
-            centres[:, 0],
-            centres[:, 1],
-            c=np.where(signs > 0, "white", "black"),
-            edgecolors="k",
-            marker="o",
-            s=40,
-            label="pinwheels",
-        )
-        ax.set(
-            title=f"{r.label}: {_pinwheel_caption(om.pinwheels)}",
-            xlabel="x (mm)",
-            ylabel="y (mm)",
-            aspect="equal",
-        )
-        fig.colorbar(dots, ax=ax, label="preferred orientation (deg)")
+        orientation_panel(fig, ax, r.orientation, r.label)
     return _save(fig, path)
+
+
+def orientation_panel(fig: Figure, ax: Axes, om: OrientationMap, label: str) -> None:
+    """One sheet's analysed units coloured by preferred orientation, pinwheels marked;
+    titled ``label`` and the pinwheel count."""
+    xy = om.positions[om.analysed]
+    dots = ax.scatter(
+        xy[:, 0],
+        xy[:, 1],
+        c=om.tuning.preferred_orientation_deg[om.analysed],
+        cmap="hsv",
+        vmin=0,
+        vmax=180,
+        s=6,
+    )
+    centres, signs = om.pinwheels.centres_mm, om.pinwheels.signs
+    ax.scatter(
+        centres[:, 0],
+        centres[:, 1],
+        c=np.where(signs > 0, "white", "black"),
+        edgecolors="k",
+        marker="o",
+        s=40,
+        label="pinwheels",
+    )
+    ax.set(
+        title=f"{label}: {_pinwheel_caption(om.pinwheels)}",
+        xlabel="x (mm)",
+        ylabel="y (mm)",
+        aspect="equal",
+    )
+    fig.colorbar(dots, ax=ax, label="preferred orientation (deg)")
 
 
 def draw_smoothness(results: list[ModelAnalysis], path: Path) -> bool:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from tdsnn_core.checkpoints import load_checkpoint, load_optimizer_state, save_checkpoint
 from tdsnn_core.config import TrainConfig, save_config
 from tdsnn_core.data import build_dataset
+from tdsnn_core.data.classes import dataset_classes
 from tdsnn_core.losses.objective import TopographicObjective
 from tdsnn_core.models import TopographicSNN, create_model
 from tdsnn_core.training.distributed import (
@@ -28,6 +29,7 @@ from tdsnn_core.training.distributed import (
 )
 from tdsnn_core.training.evaluate import evaluate
 from tdsnn_core.training.sheets_setup import initial_sheets
+from tdsnn_core.training.tensorboard import TrainingBoard
 
 
 class TrainingError(RuntimeError):
@@ -78,7 +80,13 @@ class _Run:
             ),
         )
         self.train_set = build_dataset(
-            data.kind, data.root, "train", augment=data.augment, subset=data.train_subset, **shape
+            data.kind,
+            data.root,
+            "train",
+            augment=data.augment,
+            subset=data.train_subset,
+            crop_scale=tuple(data.crop_scale),
+            **shape,
         )
         self.test_set = build_dataset(
             data.kind, data.root, "test", subset=data.eval_subset, **shape
@@ -150,6 +158,9 @@ class _Run:
         if ctx.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.out / "config.yaml")
+        self.board = TrainingBoard(
+            self.out / "tensorboard", cfg.run.tensorboard and ctx.is_main, ctx.device
+        )
 
         metrics: dict[str, float] = {}
         for epoch in range(state["epoch"], cfg.optim.epochs):
@@ -171,6 +182,8 @@ class _Run:
             state["epoch"] = epoch + 1
             if ctx.is_main:
                 self._save(model, optimizer, state, metrics)
+                self.board.log_epoch(epoch + 1, metrics, model, self.sheets, self.test_set)
+        self.board.close()
         return metrics
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -210,7 +223,8 @@ class _Run:
                 task = F.cross_entropy(
                     logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
                 )
-            topo = objective(model, output, generator)  # float32, outside autocast
+            with self.board.timed_topography():
+                topo = objective(model, output, generator)  # float32, outside autocast
             loss = task + weight * topo.total
             self._check_loss(objective, loss, task, topo, epoch, state["global_step"])
             optimizer.zero_grad(set_to_none=True)
@@ -220,6 +234,15 @@ class _Run:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
             scaler.step(optimizer)
             scaler.update()
+            self.board.log_step(
+                state["global_step"],
+                len(labels) * ctx.world_size,
+                lr,
+                loss=loss,
+                task_loss=task,
+                L_L=topo.rate,
+                L_S=topo.timing,
+            )
             state["global_step"] += 1
             correct = (logits.argmax(1) == labels).sum().item()
             sums += torch.tensor(
@@ -295,6 +318,7 @@ class _Run:
             "metrics": metrics,
             "train_config": self.config.to_dict(),
             "world_size": self.ctx.world_size,
+            "classes": dataset_classes(self.train_set),  # ImageFolder: its folder names
         }
         save_checkpoint(self.last, model, self.sheets, meta, optimizer)
         if is_best:

@@ -11,8 +11,8 @@ import numpy as np
 from dashboard_helpers import DEFAULT_MODEL, screenshot
 from PIL import Image, ImageDraw
 
-from app.browser import frames, stimulus_label, wait_for_stimulus
-from app.sheets import Binning
+from app.browser import frames, sheet_counts, stimulus_label, wait_for_stimulus
+from app.sheets import sheet_bins
 from backend.client import TDSNNClient
 
 LAYERS = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
@@ -54,10 +54,8 @@ def test_page_loads_with_no_console_errors_and_no_outside_requests(dashboard):
     page, recorder = dashboard
     assert recorder.errors == []
     assert recorder.requests and recorder.off_loopback() == []
-    titles = page.evaluate(
-        "() => [...Bokeh.index.query((v) => v.model.name?.startsWith('sheet-layer'))]"
-        ".map((v) => v.model.title.text)"
-    )
+    assert page.evaluate("() => window.tdsnn.view('sheets') != null")  # one canvas
+    titles = model_value(page, "sheet-titles", "m.data.text")
     assert len(titles) == len(LAYERS)
     assert {t.split(" · ")[0] for t in titles} == AREAS
     screenshot(page, "01-sheets")
@@ -133,12 +131,28 @@ def test_probe_image_and_temporal_view(dashboard, server):
     assert page.locator(".error-alert").is_hidden()
     with TDSNNClient(server) as client:  # the browser holds this probe's spikes, binned
         layers = {x["name"]: x for x in client.model(DEFAULT_MODEL.stem)["layers"]}
-        direct = client.spikes(DEFAULT_MODEL.stem, image=client.probe("fashion-sneaker"))
-    held = frames(page)
+        probe = client.probe("fashion-sneaker")
+        direct = client.spikes(DEFAULT_MODEL.stem, image=probe)
+        cells = {
+            n: sheet_bins(x["positions"], x["size_mm"]).grid.shape[0] for n, x in layers.items()
+        }
+        rasters = {  # the service's own raster of each sheet, on the dashboard's grid
+            name: client.spikes(
+                DEFAULT_MODEL.stem, image=probe, layers=[name], output="raster",
+                raster_cells=cells[name],
+            )["layers"][0]
+            for name in layers
+        }  # fmt: skip
+    held, shipped = frames(page), sheet_counts(page)
     for name, spikes in direct.spikes.items():
-        binning = Binning.of(layers[name]["positions"], layers[name]["size_mm"])
-        expected = binning.frames(spikes.reshape(len(spikes), -1))
-        assert same(held[name], expected.reshape(len(spikes), -1)), name
+        bins = sheet_bins(layers[name]["positions"], layers[name]["size_mm"])
+        counts = bins.counts(spikes.reshape(len(spikes), -1)).reshape(len(spikes), -1)
+        with np.errstate(invalid="ignore"):
+            expected = np.where(bins.units.ravel() > 0, counts / bins.units.ravel(), np.nan)
+        assert same(held[name], expected), name
+        raster = rasters[name]  # the service's raster and the dashboard's sheet agree
+        assert np.array(raster["units"]).ravel().tolist() == shipped[name]["units"], name
+        assert np.array(raster["counts"]).ravel().tolist() == shipped[name]["counts"], name
     tab(page, "Temporal").click()
     page.wait_for_function("() => window.tdsnn.view('temporal') != null")
     rates = model_value(
@@ -155,7 +169,7 @@ def test_probe_image_and_temporal_view(dashboard, server):
 def test_selectivity_overlays(dashboard):
     page, _ = dashboard
     page.get_by_role("button", name="Orientation + pinwheels").click()
-    filled = "(name) => window.tdsnn.model(name).data.image.length > 0"
+    filled = "(name) => window.tdsnn.model(name)?.data.image.length > 0"  # built on arrival
     page.wait_for_function(filled, arg="map-image-orientation", timeout=120_000)
     field = model_value(page, "map-image-orientation", "Array.from(m.data.image[0])")
     finite = [v for v in field if v == v]
@@ -199,22 +213,22 @@ def test_lesion_run_shows_bars_and_disc_and_reruns_the_stimulus(dashboard, serve
     )
     bars = model_value(page, "lesion-bars", "Array.from(m.data.accuracy)")
     assert len(bars) == 3 * 10 and all(0 <= a <= 100 for a in bars)  # percent
-    assert page.get_by_text("of layer4.1 silenced within").is_visible()
+    page.get_by_text("of layer4.1 silenced within").wait_for(state="visible")  # its summary
     screenshot(page, "07-lesion")
     label = stimulus_label(page)
     page.get_by_role("button", name="Re-run the stimulus with this lesion").click()
     assert "lesion: layer4.1" in wait_for_stimulus(page, label)
     tab(page, "Cortical sheets").click()
-    page.wait_for_function("() => window.tdsnn.model('sheet-disc-layer4.1').data.r.length == 1")
-    disc = model_value(page, "sheet-disc-layer4.1", "[m.data.x[0], m.data.y[0], m.data.r[0]]")
+    page.wait_for_function("() => window.tdsnn.model('sheet-disc')?.data.layer[0] == 'layer4.1'")
+    disc = model_value(page, "sheet-disc", "[m.data.x_mm[0], m.data.y_mm[0], m.data.r_mm[0]]")
     assert abs(disc[0] - 20) < 2 and abs(disc[1] - 50) < 2 and abs(disc[2] - radius) < 1e-6
     with TDSNNClient(server) as client:
         layer = next(
             x for x in client.model(DEFAULT_MODEL.stem)["layers"] if x["name"] == "layer4.1"
         )
-    binning = Binning.of(layer["positions"], layer["size_mm"])
+    cell = sheet_bins(layer["positions"], layer["size_mm"]).cell_of_unit
     inside = np.linalg.norm(layer["positions"] - disc[:2], axis=1) <= disc[2]
-    silent_cells = sorted(set(binning.cell_of_unit[inside]) - set(binning.cell_of_unit[~inside]))
+    silent_cells = sorted(set(cell[inside]) - set(cell[~inside]))
     held = np.array(frames(page)["layer4.1"], dtype=float)  # [T, cells]
     assert silent_cells and np.all(held[:, silent_cells] == 0)  # the disc's units are silenced
     screenshot(page, "08-lesioned-spikes")

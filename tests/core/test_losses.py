@@ -31,23 +31,36 @@ def random_spikes(steps: int, batch: int, n: int, seed: int, silent: int = 2) ->
     return spikes
 
 
-@pytest.mark.parametrize("window", [0, 1, 2])
-def test_stc_terms_match_reference(window: int) -> None:
-    steps, batch, n_units, n = 4, 6, 40, 12
-    spikes = random_spikes(steps, batch, n_units, seed=window)
+def masked_clusters(
+    seed: int, n_units: int = 40, n: int = 12
+) -> tuple[np.ndarray, np.ndarray, Clusters]:
+    """Spikes [4, 6, n_units], positions and clusters of 12, 7 and 4 real members padded to
+    12 (variable-size clusters share a batch)."""
+    spikes = random_spikes(4, 6, n_units, seed=seed)
     positions = np.random.default_rng(7).uniform(0, 10, size=(n_units, 2))
     indices = torch.tensor(
         np.array([np.random.default_rng(s).choice(n_units, n, replace=False) for s in range(3)])
     )
-    # clusters of 12, 7 and 4 real members, padded to 12 (variable-size clusters share a batch)
     mask = torch.arange(n).unsqueeze(0) < torch.tensor([[n], [7], [4]])
-    clusters = Clusters(torch.where(mask, indices, 0), mask)
-    s = torch.from_numpy(spikes)
-    target = inverse_distance_targets(torch.from_numpy(positions)[clusters.indices], mask)
-    weights = pair_weights(mask).double()
-    clustered = gather_clusters(s, clusters)
-    rate = rate_term(clustered.mean(1), target, weights)
-    timing = timing_term(clustered, target, weights, window)
+    return spikes, positions, Clusters(torch.where(mask, indices, 0), mask)
+
+
+def both_terms(
+    spikes: torch.Tensor, positions: np.ndarray, clusters: Clusters, window: int, form: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    target = inverse_distance_targets(
+        torch.from_numpy(positions).to(spikes.dtype)[clusters.indices], clusters.mask
+    )
+    clustered = gather_clusters(spikes, clusters)
+    rate = rate_term(clustered.mean(1), target, clusters.mask, form=form)
+    return rate, timing_term(clustered, target, clusters.mask, window, form=form)
+
+
+@pytest.mark.parametrize("form", ["pairs", "gram"])
+@pytest.mark.parametrize("window", [0, 1, 2])
+def test_stc_terms_match_reference(window: int, form: str) -> None:
+    spikes, positions, clusters = masked_clusters(seed=window)
+    rate, timing = both_terms(torch.from_numpy(spikes), positions, clusters, window, form)
     for m in range(3):
         idx = clusters.members(m).numpy()
         assert rate[m].item() == pytest.approx(
@@ -56,6 +69,63 @@ def test_stc_terms_match_reference(window: int) -> None:
         assert timing[m].item() == pytest.approx(
             ref.timing_loss(spikes[:, :, idx], positions[idx], window), abs=1e-8
         )
+
+
+def test_gram_and_pair_forms_have_the_reference_gradient() -> None:
+    """Both forms' gradients equal central differences of the loop reference, per cluster."""
+    spikes, positions, clusters = masked_clusters(seed=5)
+    s = torch.from_numpy(spikes).requires_grad_()
+    grads = {}  # per form: the gradient of each cluster's loss, [3, T, B, N]
+    for form in ("pairs", "gram"):
+        rate, timing = both_terms(s, positions, clusters, 1, form)
+        loss = rate + 2 * timing
+        grads[form] = torch.stack(
+            [torch.autograd.grad(loss[m], s, retain_graph=True)[0] for m in range(3)]
+        )
+    torch.testing.assert_close(grads["gram"], grads["pairs"], rtol=1e-9, atol=1e-12)
+    rng, h = np.random.default_rng(0), 1e-6
+    for m in range(3):
+        idx = clusters.members(m).numpy()
+        for _ in range(4):
+            t, b, i = rng.integers(4), rng.integers(6), rng.integers(len(idx))
+            sides = []
+            for sign in (1, -1):
+                moved = spikes[:, :, idx].copy()
+                moved[t, b, i] += sign * h
+                sides.append(
+                    ref.rate_loss(moved, positions[idx])
+                    + 2 * ref.timing_loss(moved, positions[idx], 1)
+                )
+            numeric = (sides[0] - sides[1]) / (2 * h)
+            assert grads["gram"][m, t, b, idx[i]].item() == pytest.approx(numeric, abs=1e-6)
+
+
+@pytest.mark.parametrize("form", ["pairs", "gram"])
+def test_float32_forms_match_float64_with_a_large_shared_response(form: str) -> None:
+    """Rates with a large offset and a strong shared signal (r near 1 for every pair): the
+    float32 loss, in either form, stays within 1e-4 of the float64 one."""
+    rng = np.random.default_rng(3)
+    n, batch = 256, 32
+    shared = rng.normal(size=(batch, 1))
+    responses = 1e3 + shared + 0.05 * rng.normal(size=(batch, n))  # r about 0.998
+    positions = torch.from_numpy(rng.uniform(0, 3, size=(1, n, 2)))
+    mask = torch.ones(1, n, dtype=torch.bool)
+    mask[0, -40:] = False  # a masked tail
+    values = torch.from_numpy(responses).unsqueeze(0) * mask.unsqueeze(1)
+    exact = rate_term(values, inverse_distance_targets(positions, mask), mask, form="pairs")
+    target = inverse_distance_targets(positions.float(), mask)
+    got = rate_term(values.float(), target, mask, form=form)
+    assert got.item() == pytest.approx(exact.item(), abs=1e-4)
+
+
+def test_the_cheaper_form_is_picked_by_operation_count() -> None:
+    from tdsnn_core.losses.correlation import cheaper_form, pearson_cost
+
+    assert cheaper_form(16, 4, 32) == "pairs"  # the (T B)^2 Gram dwarfs 16 x 16 pairs
+    assert cheaper_form(256, 1, 32) == "gram"  # rates: a 32 x 32 Gram against 256 x 256 pairs
+    assert cheaper_form(1024, 4, 32) == "gram"
+    for n in (16, 256, 1024):
+        assert pearson_cost("gram", n, 4, 32) > pearson_cost("gram", n, 1, 32)
 
 
 def test_stc_total_is_weighted_mean_over_clusters_summed_over_layers() -> None:

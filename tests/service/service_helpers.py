@@ -69,11 +69,11 @@ def free_port() -> int:
 def start_server(
     models: Path, log: Path, log_level: str = "info", **env: str
 ) -> tuple[subprocess.Popen, str]:
-    """``python -m backend.command serve`` on a free port; returns once /healthz answers
+    """``python -m tdsnn_serve.command serve`` on a free port; returns once /healthz answers
     (200, or 401 with a token). Settings come from ``env`` (``TDSNN_*``)."""
     port = free_port()
     environment = {**os.environ, "TDSNN_THREADS": "1", "TDSNN_LESION_IMAGES": "32", **env}
-    command = [sys.executable, "-m", "backend.command", "serve", "--models", str(models)]
+    command = [sys.executable, "-m", "tdsnn_serve.command", "serve", "--models", str(models)]
     command += ["--port", str(port), "--device", "cpu", "--log-level", log_level]
     with open(log, "w") as fh:
         process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=fh, stderr=fh)

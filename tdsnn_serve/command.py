@@ -1,4 +1,4 @@
-"""``tdsnn serve``: run the service with uvicorn."""
+"""``tdsnn serve``: the service and its dashboard (or the dashboard alone) under uvicorn."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
-    from backend.app import create_app, create_dashboard_app
     from backend.settings import Settings
+    from tdsnn_serve.compose import dashboard_app, service_with_dashboard
 
     flags = {"models_dir": args.models, "host": args.host, "port": args.port, "device": args.device}
     settings = Settings(**{k: v for k, v in flags.items() if v is not None})
@@ -40,11 +40,11 @@ def serve(args: argparse.Namespace) -> int:
     here = f"http://{_connect_host(settings.host)}:{settings.port}"
     if args.service_url:
         token = settings.token.get_secret_value() if settings.token else None
-        app = create_dashboard_app(args.service_url.rstrip("/"), token)
+        app = dashboard_app(args.service_url.rstrip("/"), token)
     else:
         if settings.token is None and settings.host not in LOOPBACK:
             logging.warning("serving on %s without a token: set TDSNN_TOKEN", settings.host)
-        app = create_app(settings, dashboard_service=here)
+        app = service_with_dashboard(settings, here)
         logging.info(
             "TDSNN service on %s  (API docs: /docs; checkpoints from %s)", here, settings.models_dir
         )
@@ -67,7 +67,7 @@ def _connect_host(host: str) -> str:
 if __name__ == "__main__":
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m backend.command")
+    parser = argparse.ArgumentParser(prog="python -m tdsnn_serve.command")
     add_parser(parser.add_subparsers(required=True))
     parsed = parser.parse_args(sys.argv[1:])
     raise SystemExit(parsed.handler(parsed))

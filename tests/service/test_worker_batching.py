@@ -1,0 +1,121 @@
+"""Adaptive batching in the inference worker: a lone request runs alone (batch 1, no padding),
+a burst shares one batch, and every answer is byte-identical to running the image alone, also
+for a model whose batched kernels round differently."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from torch import nn
+
+from backend.worker import Inference, InferenceWorker
+
+LAYERS = ("a", "b")
+
+
+class Recorder(nn.Module):
+    """A per-image model that records the batch sizes it ran; ``skew`` adds a rounding-sized
+    error to batches of more than one image (as a GEMM of more rows may); a forward sets
+    ``entered`` and waits for ``gate``."""
+
+    def __init__(self, skew: float = 0.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.linspace(0.5, 1.5, 12))
+        self.skew, self.sizes = skew, []
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def topographic_layers(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=n) for n in LAYERS]
+
+    def forward(self, images: torch.Tensor, timesteps: int, return_spikes: bool = True):
+        self.entered.set()
+        self.gate.wait(timeout=30)
+        self.sizes.append(images.shape[0])
+        flat = images.flatten(1) * self.weight
+        logits = flat[:, :3] + (self.skew if images.shape[0] > 1 else 0.0)
+        spikes = {
+            "a": (flat > 0.7).expand(timesteps, -1, -1),
+            "b": (flat > 1.1).expand(timesteps, -1, -1),
+        }
+        return SimpleNamespace(logits=logits, spikes=spikes)
+
+
+def images(count: int) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return [torch.rand(3, 2, 2, generator=gen) for _ in range(count)]
+
+
+def alone(image: torch.Tensor) -> Inference:
+    """The image run alone on a fresh model (the reference answer)."""
+    model = Recorder()
+    model.gate.set()
+    with torch.no_grad():
+        out = model(image[None], timesteps=4)
+    spikes = {n: s[:, 0].numpy() for n, s in out.spikes.items()}
+    return Inference(out.logits[0].numpy(), spikes)
+
+
+def new_worker(model: Recorder) -> InferenceWorker:
+    return InferenceWorker(model, "test", max_batch=8, window_s=0.05, capacity=16)
+
+
+def burst(worker: InferenceWorker, model: Recorder, count: int) -> list[Inference]:
+    """Submit ``count`` images, all but the first while the model holds the first."""
+    model.gate.clear()
+    model.entered.clear()
+    deadline = time.monotonic() + 60
+    first, *rest = images(count)
+    futures = [worker.submit(first, 4, LAYERS, deadline)]
+    assert model.entered.wait(timeout=30)
+    futures += [worker.submit(image, 4, LAYERS, deadline) for image in rest]
+    model.gate.set()
+    return [f.result(timeout=30) for f in futures]
+
+
+def assert_alone(results: list[Inference]) -> None:
+    for image, got in zip(images(len(results)), results, strict=True):
+        want = alone(image)
+        assert got.logits.tobytes() == want.logits.tobytes()
+        for name in got.spikes:
+            assert np.array_equal(got.spikes[name], want.spikes[name])
+
+
+def test_a_lone_request_runs_alone_without_padding() -> None:
+    model = Recorder()
+    model.gate.set()
+    worker = new_worker(model)
+    result = worker.submit(images(1)[0], 4, ("a",), time.monotonic() + 60).result(timeout=30)
+    worker.close()
+    assert model.sizes == [1] and set(result.spikes) == {"a"}
+    assert_alone([result])
+
+
+def test_a_burst_shares_one_batch_and_answers_as_alone() -> None:
+    model = Recorder()
+    worker = new_worker(model)
+    first = burst(worker, model, 6)
+    # the first alone; the five behind it as one batch, checked once against lone runs
+    assert model.sizes == [1, 5, 1, 1, 1, 1, 1] and worker.exact == {(4, 5): True}
+    model.sizes.clear()
+    second = burst(worker, model, 6)
+    worker.close()
+    assert model.sizes == [1, 5]  # checked sizes batch without lone runs
+    assert_alone(first)
+    assert_alone(second)
+
+
+def test_a_batch_that_rounds_differently_is_answered_image_by_image() -> None:
+    model = Recorder(skew=1e-7)
+    worker = new_worker(model)
+    first = burst(worker, model, 6)
+    assert worker.exact == {(4, 5): False}
+    model.sizes.clear()
+    second = burst(worker, model, 4)
+    worker.close()
+    assert model.sizes == [1, 1, 1, 1]  # no more batches of that T
+    assert_alone(first)
+    assert_alone(second)
