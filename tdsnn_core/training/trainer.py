@@ -163,27 +163,29 @@ class _Run:
         )
 
         metrics: dict[str, float] = {}
-        for epoch in range(state["epoch"], cfg.optim.epochs):
-            sampler.set_epoch(epoch)
-            torch.manual_seed(cfg.run.seed * 100_003 + epoch)
-            generator = torch.Generator().manual_seed(
-                (cfg.run.seed * 100_003 + epoch) * 1_009 + ctx.rank
-            )
-            train_stats = self._epoch(
-                net, model, optimizer, objective, loader, generator, epoch, state
-            )
-            metrics = {
-                **train_stats,
-                **{
-                    f"eval_{k}": v
-                    for k, v in evaluate(net, test_loader, ctx, progress=self.progress).items()
-                },
-            }
-            state["epoch"] = epoch + 1
-            if ctx.is_main:
-                self._save(model, optimizer, state, metrics)
-                self.board.log_epoch(epoch + 1, metrics, model, self.sheets, self.test_set)
-        self.board.close()
+        try:
+            for epoch in range(state["epoch"], cfg.optim.epochs):
+                sampler.set_epoch(epoch)
+                torch.manual_seed(cfg.run.seed * 100_003 + epoch)
+                generator = torch.Generator().manual_seed(
+                    (cfg.run.seed * 100_003 + epoch) * 1_009 + ctx.rank
+                )
+                train_stats = self._epoch(
+                    net, model, optimizer, objective, loader, generator, epoch, state
+                )
+                metrics = {
+                    **train_stats,
+                    **{
+                        f"eval_{k}": v
+                        for k, v in evaluate(net, test_loader, ctx, progress=self.progress).items()
+                    },
+                }
+                state["epoch"] = epoch + 1
+                if ctx.is_main:
+                    self._save(model, optimizer, state, metrics)
+                    self.board.log_epoch(epoch + 1, metrics, model, self.sheets, self.test_set)
+        finally:
+            self.board.close()  # flushed events survive a failed run
         return metrics
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
