@@ -17,7 +17,6 @@ from backend.images import PART_TYPES, decode_image, grating_image
 from backend.registry import ModelEntry
 from backend.settings import Settings
 from backend.worker import Inference
-from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb, grating_columns, nwb_bytes
 
 router = APIRouter(tags=["spikes"])
 FORM_FIELDS = {"image", "options"}
@@ -219,7 +218,10 @@ def respond(
 def _nwb(
     entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
 ) -> bytes:
-    """The NWB file of one trial: the units of the requested layers and the stimulus."""
+    """The NWB file of one trial: the units of the requested layers and the stimulus.
+    (pynwb is imported here, by the first NWB request, not at the service's start-up.)"""
+    from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb, grating_columns, nwb_bytes
+
     if isinstance(options, schemas.SpikesRequest):
         g = options.stimulus
         trials = grating_columns(
