@@ -9,11 +9,10 @@ model without Brain-Score), ``test.py``, ``requirements.txt``, ``metadata.yaml``
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,67 +162,3 @@ def export_brainscore(
     (out / "requirements.txt").write_text("\n".join((requirement, *REQUIREMENTS)) + "\n")
     (out / "metadata.yaml").write_text(yaml.safe_dump(metadata(ckpt, identifier), sort_keys=False))
     return sorted(out.iterdir())
-
-
-def add_brainscore_parser(group: argparse._SubParsersAction) -> None:
-    """``tdsnn export brainscore``: the checkpoint as a Brain-Score model plugin folder."""
-    p = group.add_parser(
-        "brainscore",
-        help="a checkpoint as a Brain-Score model plugin folder",
-        description="Write a brain-score/vision model plugin (brainscore_vision/models/<name>/): "
-        "V1/V2/V4/IT committed to the checkpoint's sheets, one time bin per timestep, "
-        "tissue_x/tissue_y (mm) per unit, and the weights as safetensors.",
-    )
-    p.add_argument("checkpoint", type=Path)
-    p.add_argument("--out", type=Path, required=True, help="plugin folder to create")
-    p.add_argument("--identifier", default=None, help="model id (default: tdsnn_<file stem>)")
-    p.add_argument(
-        "--requirement",
-        default="tdsnn",
-        help="pip requirement installing this project for Brain-Score (default: tdsnn), e.g. "
-        "'tdsnn @ git+https://github.com/<you>/<repo>@<commit>'",
-    )
-    p.add_argument(
-        "--region",
-        action="append",
-        default=[],
-        metavar="REGION=LAYER",
-        help="commit REGION (V1, V2, V4, IT) to LAYER instead of the default (repeatable)",
-    )
-    p.add_argument(
-        "--window-ms",
-        type=float,
-        nargs=2,
-        default=list(WINDOW_MS),
-        metavar=("START", "END"),
-        help="the time the T timesteps tile, in ms after stimulus onset (default: 0 300)",
-    )
-    p.add_argument("--visual-degrees", type=float, default=VISUAL_DEGREES)
-    p.set_defaults(handler=_export_brainscore)
-
-
-def _parse_regions(items: Sequence[str]) -> dict[str, str]:
-    regions = {}
-    for item in items:
-        region, sep, layer = item.partition("=")
-        if not sep or not region or not layer:
-            raise ValueError(f"--region {item!r} must look like REGION=LAYER, e.g. V1=layer2.0")
-        regions[region] = layer
-    return regions
-
-
-def _export_brainscore(args: argparse.Namespace) -> int:
-    files = export_brainscore(
-        args.checkpoint,
-        args.out,
-        identifier=args.identifier,
-        requirement=args.requirement,
-        regions=_parse_regions(args.region),
-        window_ms=tuple(args.window_ms),
-        visual_degrees=args.visual_degrees,
-    )
-    record = json.loads((args.out / "plugin.json").read_text())
-    regions = ", ".join(f"{r} = {layer}" for r, layer in record["region_layer_map"].items())
-    print(f"wrote Brain-Score plugin {record['identifier']} to {args.out}: {regions}")
-    print("  " + " ".join(f.name for f in files))
-    return 0

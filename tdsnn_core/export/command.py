@@ -1,12 +1,14 @@
-"""``tdsnn export FORMAT CHECKPOINT ...``: a checkpoint's spikes in a field format."""
+"""``tdsnn export FORMAT CHECKPOINT ...``: NWB spikes or a Brain-Score plugin of a checkpoint."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tdsnn_core.analysis.probes import DEFAULT_PER_CATEGORY
+from tdsnn_core.export.brainscore import VISUAL_DEGREES, WINDOW_MS, export_brainscore
 from tdsnn_core.export.nwb import DEFAULT_DT_MS, check_dt
 from tdsnn_core.sheets import CorticalSheet
 
@@ -18,8 +20,6 @@ STIMULI_HELP = (
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``export`` command group on the ``tdsnn`` parser's subparsers."""
-    from tdsnn_core.export.brainscore import add_brainscore_parser
-
     group = subparsers.add_parser(
         "export", help="export a checkpoint (nwb: its spikes; brainscore: a Brain-Score plugin)"
     ).add_subparsers(metavar="FORMAT")
@@ -101,4 +101,68 @@ def _export_nwb(args: argparse.Namespace) -> int:
         f"{timesteps} timesteps of {args.dt_ms:g} ms, {fired} spikes, "
         f"{path.stat().st_size / 1e6:.1f} MB"
     )
+    return 0
+
+
+def add_brainscore_parser(group: argparse._SubParsersAction) -> None:
+    """``tdsnn export brainscore``: the checkpoint as a Brain-Score model plugin folder."""
+    p = group.add_parser(
+        "brainscore",
+        help="a checkpoint as a Brain-Score model plugin folder",
+        description="Write a brain-score/vision model plugin (brainscore_vision/models/<name>/): "
+        "V1/V2/V4/IT committed to the checkpoint's sheets, one time bin per timestep, "
+        "tissue_x/tissue_y (mm) per unit, and the weights as safetensors.",
+    )
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="plugin folder to create")
+    p.add_argument("--identifier", default=None, help="model id (default: tdsnn_<file stem>)")
+    p.add_argument(
+        "--requirement",
+        default="tdsnn",
+        help="pip requirement installing this project for Brain-Score (default: tdsnn), e.g. "
+        "'tdsnn @ git+https://github.com/<you>/<repo>@<commit>'",
+    )
+    p.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="REGION=LAYER",
+        help="commit REGION (V1, V2, V4, IT) to LAYER instead of the default (repeatable)",
+    )
+    p.add_argument(
+        "--window-ms",
+        type=float,
+        nargs=2,
+        default=list(WINDOW_MS),
+        metavar=("START", "END"),
+        help="the time the T timesteps tile, in ms after stimulus onset (default: 0 300)",
+    )
+    p.add_argument("--visual-degrees", type=float, default=VISUAL_DEGREES)
+    p.set_defaults(handler=_export_brainscore)
+
+
+def _parse_regions(items: Sequence[str]) -> dict[str, str]:
+    regions = {}
+    for item in items:
+        region, sep, layer = item.partition("=")
+        if not sep or not region or not layer:
+            raise ValueError(f"--region {item!r} must look like REGION=LAYER, e.g. V1=layer2.0")
+        regions[region] = layer
+    return regions
+
+
+def _export_brainscore(args: argparse.Namespace) -> int:
+    files = export_brainscore(
+        args.checkpoint,
+        args.out,
+        identifier=args.identifier,
+        requirement=args.requirement,
+        regions=_parse_regions(args.region),
+        window_ms=tuple(args.window_ms),
+        visual_degrees=args.visual_degrees,
+    )
+    record = json.loads((args.out / "plugin.json").read_text())
+    regions = ", ".join(f"{r} = {layer}" for r, layer in record["region_layer_map"].items())
+    print(f"wrote Brain-Score plugin {record['identifier']} to {args.out}: {regions}")
+    print("  " + " ".join(f.name for f in files))
     return 0
