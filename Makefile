@@ -10,6 +10,7 @@ CHROMIUM := /usr/bin/chromium
 DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf
 LIBERATION := /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf
 PHOTOS := /usr/share/backgrounds/mate/nature
+CATEGORIES := data/categories
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # apt-get install PACKAGE, unless the path $(2) exists
 define debian
@@ -25,7 +26,7 @@ BS_VENV ?= .venv-brainscore
 BS_STAMP := $(BS_VENV)/.installed-$(shell sha1sum requirements-brainscore.txt | cut -c1-12)
 BS_MODEL := tdsnn_fmnist_stc
 
-.PHONY: demo test lint format data browser brainscore-venv brainscore-test
+.PHONY: demo test lint format data categories browser brainscore-venv brainscore-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,9 @@ data:  ## Debian's Fashion-MNIST (31 MB), fonts and nature photos: the sources o
 	$(call debian,fonts-dejavu-core fonts-dejavu-extra,$(DEJAVU),the characters of the category dataset)
 	$(call debian,fonts-liberation,$(LIBERATION),the characters of the category dataset)
 	$(call debian,mate-backgrounds,$(PHOTOS),the place photos of the category dataset)
+
+categories: $(STAMP) data  ## the offline category dataset of the categories_* models (~1 min; tdsnn data build)
+	@[ -e $(CATEGORIES)/provenance.json ] || $(BIN)/tdsnn data build --out $(CATEGORIES) --no-progress
 
 browser:  ## Debian's Chromium, driven by Playwright in the dashboard tests (no browser download)
 	$(call debian,chromium,$(CHROMIUM),the browser of the dashboard tests)
@@ -53,7 +57,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) data browser lint
+test: $(STAMP) data categories browser lint
 	$(BIN)/python -m pytest
 
 $(BS_STAMP): requirements-brainscore.txt

@@ -33,6 +33,7 @@ class DataConfig:
     eval_subset: int | None = None
     augment: bool = False
     crop_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])  # imagefolder augment
+    rotate: bool = False  # imagefolder augment: uniform 0-360 degree rotations
     workers: int = 0
 
 

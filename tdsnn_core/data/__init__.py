@@ -30,18 +30,21 @@ def build_dataset(
     augment: bool = False,
     subset: int | None = None,
     crop_scale: tuple[float, float] = (0.08, 1.0),
+    rotate: bool = False,
 ) -> Dataset:
     """The dataset of ``kind`` for ``split`` ("train" or "test") shaped for the model's input.
 
-    ``subset`` keeps the first n items (deterministic); ``crop_scale`` is the area range of
-    an image folder's random resized crops. Missing data raises
+    ``subset`` keeps n items (deterministic): the first n, or for an image folder, whose items
+    are sorted by class, n spread evenly over it so that every class is in it. ``crop_scale``
+    is the area range of an image folder's random resized crops and ``rotate`` adds uniform
+    rotations before them (:func:`image_folder`). Missing data raises
     :class:`DataNotFoundError` naming the path and how to get the data.
     """
     augment = augment and split == "train"
     if kind == "fashion_mnist":
         dataset = FashionMNIST(root, split, input_size, channels, augment)
     elif kind == "imagefolder":
-        dataset = image_folder(root, split, input_size, channels, augment, crop_scale)
+        dataset = image_folder(root, split, input_size, channels, augment, crop_scale, rotate)
     elif kind == "gratings":
         length = 2048 if split == "train" else 512
         dataset = GratingsDataset(input_size, channels, num_classes, length, seed=split == "test")
@@ -52,6 +55,9 @@ def build_dataset(
     n_classes = len(getattr(dataset, "classes", range(num_classes)))
     if n_classes != num_classes:
         raise ValueError(f"dataset has {n_classes} classes but the model has {num_classes} outputs")
-    if subset is not None:
-        dataset = Subset(dataset, range(min(subset, len(dataset))))
+    if subset is not None and subset < len(dataset):
+        spread = kind == "imagefolder"
+        dataset = Subset(
+            dataset, [i * len(dataset) // subset if spread else i for i in range(subset)]
+        )
     return dataset

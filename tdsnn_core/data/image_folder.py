@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from torchvision import datasets, transforms
@@ -18,9 +19,15 @@ def image_folder(
     channels: int,
     augment: bool,
     crop_scale: tuple[float, float] = (0.08, 1.0),
+    rotate: bool = False,
 ) -> datasets.ImageFolder:
     """An ImageFolder dataset of tensors in [0, 1] at the model's input size; training
-    augmentation is a random resized crop (area fraction in ``crop_scale``) and a flip."""
+    augmentation is a random resized crop (area fraction in ``crop_scale``) and a flip.
+
+    ``rotate`` adds a uniform 0-360 degree rotation before the crop, cut to the square inscribed
+    in the rotated image (side / sqrt 2) so that no corner of fill enters the crop: every edge
+    orientation is then equally likely in training, which a V1 orientation map needs
+    (upright faces, bodies and letters are dominated by horizontal and vertical edges)."""
     if root is None:
         raise DataNotFoundError("data.root must point at a folder with train/ and val/ subfolders")
     folder = Path(root) / SPLIT_FOLDERS[split]
@@ -31,6 +38,12 @@ def image_folder(
         )
     steps = []
     if augment and split == "train":
+        if rotate:
+            steps += [
+                transforms.Resize(input_size * 3 // 2),
+                transforms.RandomRotation(180, interpolation=transforms.InterpolationMode.BILINEAR),
+                transforms.CenterCrop(int(input_size * 3 // 2 / math.sqrt(2))),
+            ]
         steps += [
             transforms.RandomResizedCrop(input_size, scale=tuple(crop_scale)),
             transforms.RandomHorizontalFlip(),

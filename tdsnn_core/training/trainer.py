@@ -86,6 +86,7 @@ class _Run:
             augment=data.augment,
             subset=data.train_subset,
             crop_scale=tuple(data.crop_scale),
+            rotate=data.rotate,
             **shape,
         )
         self.test_set = build_dataset(
