@@ -151,25 +151,14 @@ def _eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from tdsnn_core.checkpoints import load_checkpoint
-    from tdsnn_core.data import build_dataset
+    from tdsnn_core.experiments.layer_maps import checkpoint_dataset
     from tdsnn_core.training.distributed import DistContext, resolve_device
     from tdsnn_core.training.evaluate import evaluate
 
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device)
-    data_cfg = ckpt.meta.get("train_config", {}).get("data", {})
-    kind = args.data or data_cfg.get("kind", "fashion_mnist")
-    root = args.root if args.root is not None else (data_cfg.get("root") if not args.data else None)
-    spec = ckpt.model.config
-    dataset = build_dataset(
-        kind,
-        root,
-        args.split,
-        input_size=spec["input_size"],
-        channels=spec["in_channels"],
-        num_classes=spec["num_classes"],
-        subset=args.subset,
-    )
+    dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
+    kind = args.data or ckpt.meta.get("train_config", {}).get("data", {}).get("kind")
     loader = DataLoader(dataset, batch_size=args.batch_size)
     ctx = DistContext(0, 1, 0, device)
     metrics = evaluate(ckpt.model, loader, ctx, timesteps=args.timesteps)

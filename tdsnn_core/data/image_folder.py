@@ -27,7 +27,9 @@ def image_folder(
     ``rotate`` adds a uniform 0-360 degree rotation before the crop, cut to the square inscribed
     in the rotated image (side / sqrt 2) so that no corner of fill enters the crop: every edge
     orientation is then equally likely in training, which a V1 orientation map needs
-    (upright faces, bodies and letters are dominated by horizontal and vertical edges)."""
+    (upright faces, bodies and letters are dominated by horizontal and vertical edges). The
+    evaluation split is cut to the same square, upright, so that it sees the scale that training
+    saw."""
     if root is None:
         raise DataNotFoundError("data.root must point at a folder with train/ and val/ subfolders")
     folder = Path(root) / SPLIT_FOLDERS[split]
@@ -36,20 +38,23 @@ def image_folder(
             f"{folder} not found: data.root must hold train/ and val/ folders with one "
             "subfolder of images per class (the ImageNet layout); nothing is downloaded"
         )
-    steps = []
+    # rotate: the square inscribed in a rotated image (side / sqrt 2), in training at a random
+    # angle and in evaluation upright, so that both see the same part of the image
+    inscribed = [transforms.Resize(input_size * 3 // 2)] if rotate else []
+    if rotate and augment and split == "train":
+        bilinear = transforms.InterpolationMode.BILINEAR
+        inscribed.append(transforms.RandomRotation(180, interpolation=bilinear))
+    if rotate:
+        inscribed.append(transforms.CenterCrop(int(input_size * 3 // 2 / math.sqrt(2))))
     if augment and split == "train":
-        if rotate:
-            steps += [
-                transforms.Resize(input_size * 3 // 2),
-                transforms.RandomRotation(180, interpolation=transforms.InterpolationMode.BILINEAR),
-                transforms.CenterCrop(int(input_size * 3 // 2 / math.sqrt(2))),
-            ]
-        steps += [
+        steps = [
+            *inscribed,
             transforms.RandomResizedCrop(input_size, scale=tuple(crop_scale)),
             transforms.RandomHorizontalFlip(),
         ]
     else:
-        steps += [
+        steps = [
+            *inscribed,
             transforms.Resize(int(round(input_size * 8 / 7))),
             transforms.CenterCrop(input_size),
         ]

@@ -18,29 +18,37 @@ from tdsnn_core.recording import record_rates
 from tdsnn_core.sheets.sheet import CorticalSheet
 
 
+def checkpoint_dataset(
+    ckpt: Checkpoint,
+    split: str = "test",
+    data: str | None = None,
+    root: str | None = None,
+    subset: int | None = None,
+):
+    """The ``split`` of the checkpoint's training data (or of ``data`` at ``root``), shaped and
+    cropped for its model as its evaluation during training was (``data.rotate`` included)."""
+    from tdsnn_core.data import build_dataset
+
+    data_cfg = ckpt.meta.get("train_config", {}).get("data", {})
+    own = not data
+    spec = ckpt.model.config
+    return build_dataset(
+        data or data_cfg.get("kind", "fashion_mnist"),
+        root if root is not None else (data_cfg.get("root") if own else None),
+        split,
+        input_size=spec["input_size"],
+        channels=spec["in_channels"],
+        num_classes=spec["num_classes"],
+        subset=subset,
+        rotate=own and bool(data_cfg.get("rotate", False)),
+    )
+
+
 def labelled_images(
     ckpt: Checkpoint, settings: AnalysisSettings
 ) -> tuple[torch.Tensor, np.ndarray]:
     """The first ``settings.subset`` test images of the checkpoint's (or the chosen) data."""
-    from tdsnn_core.data import build_dataset
-
-    data_cfg = ckpt.meta.get("train_config", {}).get("data", {})
-    kind = settings.data or data_cfg.get("kind", "fashion_mnist")
-    root = (
-        settings.root
-        if settings.root is not None
-        else (data_cfg.get("root") if not settings.data else None)
-    )
-    spec = ckpt.model.config
-    dataset = build_dataset(
-        kind,
-        root,
-        "test",
-        input_size=spec["input_size"],
-        channels=spec["in_channels"],
-        num_classes=spec["num_classes"],
-        subset=settings.subset,
-    )
+    dataset = checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
     images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)
     return torch.stack(images), np.array(labels)
 

@@ -90,7 +90,7 @@ class _Run:
             **shape,
         )
         self.test_set = build_dataset(
-            data.kind, data.root, "test", subset=data.eval_subset, **shape
+            data.kind, data.root, "test", subset=data.eval_subset, rotate=data.rotate, **shape
         )
 
     def fit(self, resume: bool) -> dict[str, float]:
