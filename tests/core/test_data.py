@@ -95,3 +95,35 @@ def test_grating_orientation_and_frequency_are_analytic() -> None:
     assert torch.allclose(colour[1], torch.full((16, 16), 0.5))
     with pytest.raises(ValueError, match="one weight per channel"):
         sine_grating(16, 0.0, 2.0, channels=3, color=[1.0])
+
+
+def test_rotate_evaluates_the_square_that_training_sees(tmp_path: Path) -> None:
+    """With ``rotate``, training crops come from the square inscribed in the rotated image, so
+    evaluation is cut to the same square: a 6 px frame around a 72 px image shows at the edge
+    of the plain evaluation crop and nowhere in the rotate one; no training draw of a white
+    image holds fill; and an image folder's subset spreads over its classes."""
+    from PIL import Image
+
+    framed = np.zeros((72, 72), np.uint8)
+    framed[:6], framed[-6:], framed[:, :6], framed[:, -6:] = 255, 255, 255, 255
+    for split in ("train", "val"):
+        for label in ("a", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(framed).save(tmp_path / split / label / f"{i}.png")
+
+    def dataset(split: str, rotate: bool, **kw):
+        return build_dataset(
+            "imagefolder", str(tmp_path), split, input_size=64, channels=1, num_classes=2,
+            augment=True, crop_scale=(0.5, 1.0), rotate=rotate, **kw,
+        )  # fmt: skip
+
+    assert dataset("test", rotate=False)[0][0][0, :, 0].max() > 0.5
+    assert dataset("test", rotate=True)[0][0].max() < 0.05
+    for i in range(3):
+        Image.fromarray(np.full((72, 72), 255, np.uint8)).save(
+            tmp_path / "train" / "a" / f"{i}.png"
+        )
+    torch.manual_seed(0)
+    assert min(float(dataset("train", rotate=True)[0][0].min()) for _ in range(50)) > 0.95
+    assert [label for _, label in dataset("test", rotate=True, subset=2)] == [0, 1]
