@@ -24,7 +24,7 @@ endef
 # The separate Brain-Score environment (requirements-brainscore.txt), kept out of $(VENV).
 BS_VENV ?= .venv-brainscore
 BS_STAMP := $(BS_VENV)/.installed-$(shell sha1sum requirements-brainscore.txt | cut -c1-12)
-BS_MODEL := tdsnn_fmnist_stc
+BS_MODEL := tdsnn_categories_stc
 
 .PHONY: demo test lint format data categories browser brainscore-venv brainscore-test
 
@@ -74,6 +74,6 @@ brainscore-venv: $(BS_STAMP)  ## brainscore-vision 2.4 + torch + this project (-
 brainscore-test: $(STAMP) $(BS_STAMP)
 	models=$$($(BS_VENV)/bin/python -c "import brainscore_vision as b, os; print(os.path.dirname(b.__file__))")/models && \
 	rm -rf $$models/$(BS_MODEL) && \
-	$(BIN)/tdsnn export brainscore models/fmnist_stc.safetensors --out $$models/$(BS_MODEL) && \
+	$(BIN)/tdsnn export brainscore models/categories_stc.safetensors --out $$models/$(BS_MODEL) && \
 	BS_INSTALL_DEPENDENCIES=no RESULTCACHING_DISABLE=1 $(BS_VENV)/bin/python -m pytest -q \
 		-p no:cacheprovider -c /dev/null --rootdir $$models $$models/$(BS_MODEL)/test.py

@@ -44,6 +44,14 @@ window.tdsnn = {
     return alert && alert.model.visible ? (alert.shadow_el ?? alert.el).textContent.trim() : null;
   },
   view: (name) => Bokeh.index.query_one((v) => v.model.name === name),
+  // The sheets' canvas: null while it has no view; true once it has painted what it holds
+  // (or is out of sight, e.g. in a closed tab); false while a paint is pending.
+  drawn: () => {
+    const view = window.Bokeh && Bokeh.index ? window.tdsnn.view("sheets") : null;
+    if (view == null) return null;
+    const pending = view._invalidate_all || view._invalidated_painters.size > 0;
+    return !view.is_displayed || (view._render_count > 0 && !pending);
+  },
   screen: (name, x, y) => {
     const view = window.tdsnn.view(name);
     const box = view.el.getBoundingClientRect();
@@ -51,10 +59,13 @@ window.tdsnn = {
   },
 };
 """
-# A new stimulus label ({label}), or a new error in the page's alert ({error}).
+# A new stimulus label ({label}) with the sheets drawn (on a first load: the canvas has a
+# view), or a new error in the page's alert ({error}).
 STIMULUS_SHOWN_JS = """([previous, stale]) => {
   const text = window.tdsnn.text("stimulus-label");
-  if (text !== null && text !== "" && text !== previous) return {label: text};
+  const drawn = window.tdsnn.drawn();
+  const shown = drawn === true || (drawn === null && previous !== null);
+  if (text !== null && text !== "" && text !== previous && shown) return {label: text};
   const error = window.tdsnn.error();
   return error !== null && error !== stale ? {error} : false;
 }"""

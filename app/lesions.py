@@ -76,6 +76,7 @@ class LesionView:
         self.summary = pn.pane.Markdown(
             "Click the sheet to centre the disc, set its radius, then **Run lesion**.",
             name="lesion-summary",
+            disable_math=True,
         )
         self.layer.param.watch(self._layer_changed, "value")
         self.radius.param.watch(self._disc_changed, "value")

@@ -121,7 +121,7 @@ class BesideMap:
         self.glyphs.reveal()
         bar = ColorBar(color_mapper=colours, title=MAP_LEGENDS[kind], width=12, title_standoff=8)
         self.figure.add_layout(bar, "right")
-        self.summary = pn.pane.Markdown("")
+        self.summary = pn.pane.Markdown("", disable_math=True)
         self.panel = pn.Column(pn.pane.Bokeh(self.figure), self.summary)
 
 

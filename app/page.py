@@ -18,7 +18,7 @@ from app.stimulus import Stimulus, StimulusControls
 from app.temporal import FiringRates, timestep_cursor
 from backend.client import Spikes
 
-DEFAULT_MODEL = "fmnist_stc"  # the bundled topographic model (or the first fmnist_stc*)
+DEFAULT_MODEL = "categories_stc"  # the bundled default model (or the first categories_stc*)
 MAX_TIMESTEPS = 32
 
 
@@ -81,16 +81,17 @@ class Dashboard:
         self.service = service
         self.status = Status()
         self.model = pn.widgets.Select(name="Model", options=[])
-        self.about = pn.pane.Markdown("", name="model-summary")
+        self.about = pn.pane.Markdown("", name="model-summary", disable_math=True)
         self.timesteps = pn.widgets.IntSlider(
             name="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4
         )
         self.stimulus = StimulusControls(service, self.show_stimulus)
-        self.prediction = pn.pane.Markdown("", name="prediction")
+        self.prediction = pn.pane.Markdown("", name="prediction", disable_math=True)
         self.shown = Div(text="", name="stimulus-label", styles={"font-size": "1.05em"})
         self.views: ModelViews | None = None
         self.sheets_tab, self.rates_tab, self.lesion_tab = (
-            pn.Column(pn.pane.Markdown("Waiting for the service…")) for _ in range(3)
+            pn.Column(pn.pane.Markdown("Waiting for the service…", disable_math=True))
+            for _ in range(3)
         )
         self.tabs = pn.Tabs(
             ("Cortical sheets", self.sheets_tab),
@@ -107,10 +108,10 @@ class Dashboard:
             sidebar=[
                 self.model,
                 self.about,
-                pn.pane.Markdown("### Stimulus"),
+                pn.pane.Markdown("### Stimulus", disable_math=True),
                 self.stimulus.panel,
                 self.timesteps,
-                pn.pane.Markdown("### Prediction"),
+                pn.pane.Markdown("### Prediction", disable_math=True),
                 self.prediction,
             ],
             main=[self.status.panel, pn.pane.Bokeh(self.shown), self.tabs],
@@ -118,7 +119,9 @@ class Dashboard:
         self.model.param.watch(self._model_changed, "value")
         self.timesteps.param.watch(self.show_stimulus, "value_throttled")
         self.tabs.param.watch(lambda event: self._open_tab(event.new), "active")
-        pn.state.onload(self.start)
+        # Started with the session, not once the page has loaded: the service calls and the
+        # first stimulus's sheets run while the browser still loads the page's scripts.
+        pn.state.execute(self.start)
 
     async def start(self) -> None:
         """List the models and probe images, then show the default model."""

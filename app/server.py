@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from bokeh.resources import Resources
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
 PATH = "/dashboard"
 FAVICON = "static/extensions/panel/images/favicon.ico"  # relative to PATH: served locally
+# The BokehJS bundles the page loads: Panel's page would also load bokeh-mathjax (1.8 MB; the
+# page shows no TeX) and bokeh-gl (no plot uses WebGL). panel.min.js imports bokeh-tables.
+BOKEH_JS = ["bokeh", "bokeh-widgets", "bokeh-tables"]
 
 
 def add_dashboard(api: FastAPI, service_url: str, token: str | None = None) -> None:
@@ -21,7 +25,13 @@ def add_dashboard(api: FastAPI, service_url: str, token: str | None = None) -> N
         return build_page(service_url, token)
 
     known = {id(route) for route in api.routes}
-    add_applications({PATH: page}, app=api, title="TDSNN Lab")
+    bokeh = add_applications({PATH: page}, app=api, title="TDSNN Lab")
+    linked = bokeh.resources  # the JS and CSS a session's HTML links
+
+    def resources(absolute_url: str | None = None) -> Resources:
+        return linked(absolute_url).clone(components=BOKEH_JS)
+
+    bokeh.resources = resources
     for route in api.routes:
         if id(route) not in known and isinstance(route, APIRoute):
             route.include_in_schema = False  # the OpenAPI schema stays the service's

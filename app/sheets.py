@@ -95,7 +95,7 @@ class SheetView:
 
     def counts(self, spikes: np.ndarray) -> np.ndarray:
         """Spikes [T, ...] -> each cell's spike count at each timestep, [T, cells, cells]."""
-        return self.bins.counts(spikes.reshape(len(spikes), -1)).astype(self.dtype)
+        return self.bins.counts(spikes).astype(self.dtype)
 
     def fraction(self, counts: np.ndarray) -> np.ndarray:
         """One frame's counts -> the fraction of each cell's units firing, float32 (NaN where

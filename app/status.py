@@ -21,9 +21,16 @@ class Status:
     def __init__(self) -> None:
         self.doc = pn.state.curdoc
         self.spinner = pn.indicators.LoadingSpinner(value=False, size=24)
-        self.message = pn.pane.Markdown("", name="status-message", margin=(0, 10))
+        self.message = pn.pane.Markdown(
+            "", name="status-message", margin=(0, 10), disable_math=True
+        )
         self.alert = pn.pane.Alert(
-            "", alert_type="danger", visible=False, name="error", css_classes=["error-alert"]
+            "",
+            alert_type="danger",
+            visible=False,
+            name="error",
+            css_classes=["error-alert"],
+            disable_math=True,
         )
         self.panel = pn.Column(pn.Row(self.spinner, self.message), self.alert)
         self._running: list[str] = []

@@ -16,11 +16,13 @@ from backend.registry import ModelStore
 from backend.settings import Settings
 
 
-def get_store(request: Request) -> ModelStore:
+# Async, so FastAPI calls them on the event loop: a plain def would cost every request two
+# thread hand-offs (to the threadpool and back) per dependency.
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

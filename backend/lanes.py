@@ -2,9 +2,10 @@
 
 :class:`BoundedQueue` refuses work when full (:class:`Busy`, with a Retry-After estimate)
 instead of queueing without limit. :class:`DeadlineGuard` aborts a model's forward pass once
-its deadline has passed (a forward pre-hook on every module raises :class:`DeadlineExceeded`)
-and resets the neuron state, so an aborted job leaves nothing behind. :class:`AnalysisLane`
-is a model's analysis thread (maps, lesions, lesioned spikes) built from both.
+its deadline has passed (a forward pre-hook on every module with submodules raises
+:class:`DeadlineExceeded`) and resets the neuron state, so an aborted job leaves nothing
+behind. :class:`AnalysisLane` is a model's analysis thread (maps, lesions, lesioned spikes)
+built from both.
 """
 
 from __future__ import annotations
@@ -84,13 +85,19 @@ class BoundedQueue(Generic[T]):
 
 
 class DeadlineGuard:
-    """Makes ``model``'s forward passes abort with :class:`DeadlineExceeded` past a deadline."""
+    """Makes ``model``'s forward passes abort with :class:`DeadlineExceeded` past a deadline.
+
+    The deadline is checked on entering the model and each module with submodules (stages,
+    blocks, ...), not each leaf: a hooked module call takes torch's slow path, and leaves
+    are most calls, while a block runs only briefly past the deadline.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self._deadline = math.inf
         for module in model.modules():
-            module.register_forward_pre_hook(self._check)
+            if next(module.children(), None) is not None:
+                module.register_forward_pre_hook(self._check)
 
     def _check(self, _module: nn.Module, _args: Any) -> None:
         if time.monotonic() > self._deadline:

@@ -1,6 +1,6 @@
 """The dashboard in a real browser: first render, stimulus change, and player frame switches.
 
-    python bench/dashboard.py [--checkpoint models/fmnist_stc.safetensors | --model sresnet18]
+    python bench/dashboard.py [--checkpoint models/categories_stc.safetensors | --model sresnet18]
                               [--loads 3] [--changes 6] [--switches 200] [--threads N]
 
 Starts ``tdsnn serve`` (``python -m tdsnn_serve.command serve``) on a free loopback port with

@@ -6,7 +6,10 @@ Starts ``tdsnn serve`` (``python -m tdsnn_serve.command serve``) on a free loopb
 the checkpoint (default: an untrained sresnet_mini, threshold lowered so layers spike), and
 prints in one run: the median latency of one spikes request (binary form, every layer) vs
 one direct ``model(image, return_spikes=True)`` call with the same torch threads, timed
-alternately (target ratio <= 1.1 on CPU, 1.3 on CUDA: a lone request runs alone, unpadded);
+alternately (target ratio <= 1.1 on CPU, 1.3 on CUDA: a lone request runs alone, unpadded).
+Both make the grating from its parameters; the request goes over a kept-alive stdlib
+connection, so the figure is the service's, and the same request through httpx (the
+client's own per-request cost included) is printed beside it;
 the binary response's bytes vs the bit-packed minimum (target <= 1.1x) and vs the json form;
 requests per second with 1 to 32 clients and their gain over 1 client (bursts share batches
 where batching is byte-exact, see backend/worker.py); a burst
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
 import os
 import shutil
 import socket
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import torch
@@ -69,6 +75,16 @@ def start_server(models: Path, threads: int, device: str) -> tuple[subprocess.Po
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the server did not start")
+
+
+def post(connection: http.client.HTTPConnection, path: str, body: dict) -> bytes:
+    """The content of a 200 answer to a JSON POST on a kept-alive connection."""
+    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    content = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: {response.status} {content[:200]!r}")
+    return content
 
 
 def throughput(url: str, model_id: str, clients: int, requests: int) -> float:
@@ -117,27 +133,33 @@ def main() -> None:
 
 def report(ckpt, url: str, model_id: str, args: argparse.Namespace) -> None:
     config, model = ckpt.model.config, ckpt.model
-    image = sine_grating(config["input_size"], *GRATING.values(), channels=config["in_channels"])
-    image = image[None].to(args.device)
     body = {"stimulus": GRATING}
-    direct, served = [], []
-    with httpx.Client(base_url=url, timeout=600) as http, torch.inference_mode():
+    path = f"/v1/models/{model_id}/spikes"
+    direct, served, via_httpx = [], [], []
+    address = urlparse(url)
+    stdlib = http.client.HTTPConnection(address.hostname, address.port, timeout=600)
+    with httpx.Client(base_url=url, timeout=600) as client, torch.inference_mode():
         for i in range(args.repeats + 3):  # 3 warm-up rounds
             start = time.perf_counter()
-            out = model(image, return_spikes=True)
+            image = sine_grating(
+                config["input_size"], *GRATING.values(), channels=config["in_channels"]
+            )
+            out = model(image[None].to(args.device), return_spikes=True)
             if args.device == "cuda":
                 torch.cuda.synchronize()
             middle = time.perf_counter()
-            response = http.post(f"/v1/models/{model_id}/spikes", json=body)
+            content = post(stdlib, path, body)
             end = time.perf_counter()
+            response = client.post(path, json=body)
+            last = time.perf_counter()
             response.raise_for_status()
             if i >= 3:
                 direct.append(middle - start)
                 served.append(end - middle)
-        binary = len(response.content)
-        json_bytes = len(
-            http.post(f"/v1/models/{model_id}/spikes", json=body | {"output": "json"}).content
-        )
+                via_httpx.append(last - end)
+        binary = len(content)
+        json_bytes = len(post(stdlib, path, body | {"output": "json"}))
+    stdlib.close()
     minimum = packed_size(model.timesteps, [t.dims for t in model.topographic_layers()])
     d, s = statistics.median(direct) * 1e3, statistics.median(served) * 1e3
     print(
@@ -147,7 +169,7 @@ def report(ckpt, url: str, model_id: str, args: argparse.Namespace) -> None:
     target = 1.3 if args.device == "cuda" else 1.1
     print(
         f"latency   direct {d:.2f} ms   service {s:.2f} ms   ratio {s / d:.2f}  "
-        f"(target <= {target})"
+        f"(target <= {target})   through httpx {statistics.median(via_httpx) * 1e3:.2f} ms"
     )
     print(
         f"bytes     binary {binary}   bit-packed minimum {minimum}   "

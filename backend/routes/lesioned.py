@@ -7,11 +7,10 @@ from typing import Annotated
 import numpy as np
 import torch
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import ServiceSettings, Store, complete
 from backend.registry import ModelEntry
-from backend.routes.spikes import ERRORS, OPENAPI, plan, read_stimulus, respond
+from backend.routes.spikes import ERRORS, OPENAPI, answer, plan, read_stimulus
 from backend.schemas import SHEET_MAX_MM, LayerName
 from backend.worker import Inference
 from tdsnn_core.experiments import disc_units
@@ -51,7 +50,7 @@ async def lesioned_spikes(
         ),
         settings.deadline_s,
     )
-    return await run_in_threadpool(respond, entry, options, timesteps, inference)
+    return await answer(entry, options, timesteps, inference)
 
 
 def _run(

@@ -21,6 +21,7 @@ from backend.worker import Inference
 router = APIRouter(tags=["spikes"])
 FORM_FIELDS = {"image", "options"}
 ERRORS = errors.responses(400, 404, 409, 413, 415, 422, 503, 504)
+INLINE_VALUES = 2**20  # binary answers of up to this many spike values are encoded inline
 
 OPENAPI = {
     "requestBody": {
@@ -92,7 +93,7 @@ async def spikes(
         lambda deadline: entry.worker.submit(image, timesteps, layers, deadline),
         settings.deadline_s,
     )
-    return await run_in_threadpool(respond, entry, options, timesteps, inference)
+    return await answer(entry, options, timesteps, inference)
 
 
 def plan(
@@ -167,6 +168,17 @@ def _prediction(entry: ModelEntry, logits: np.ndarray, k: int) -> schemas.Predic
             for i in order
         ]
     )
+
+
+async def answer(
+    entry: ModelEntry, options: schemas.SpikeOptions, timesteps: int, inference: Inference
+) -> Response:
+    """:func:`respond`, on the event loop for a small binary answer (packing it takes less
+    than the hand-off to a thread and back), else in the threadpool."""
+    values = sum(s.size for s in inference.spikes.values())
+    if options.output == "binary" and values <= INLINE_VALUES:
+        return respond(entry, options, timesteps, inference)
+    return await run_in_threadpool(respond, entry, options, timesteps, inference)
 
 
 def respond(

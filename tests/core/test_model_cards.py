@@ -10,12 +10,26 @@ from tdsnn_core.cards import CardError, build_card, check_card, read_card, write
 from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
-from tdsnn_core.experiments import area_layer, layer_orientation_map
 from tdsnn_core.training import train
 from tdsnn_core.training.sheets_setup import sheets_differ
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
-BUNDLED = ("fmnist_none", "fmnist_stc", "fmnist_rate", "fmnist_topoloss")
+BUNDLED = (
+    "categories_stc",
+    "categories_rate",
+    "categories_none",
+    "categories_spikformer_stc",
+    "categories_cornet_rt_stc",
+)
+MEASURED: dict[str, dict] = {}  # name -> the card check's re-measurement, shared by the tests
+
+
+def measured(name: str) -> dict:
+    """Re-measure a bundled file once (top-1 on its subset, V1 map, rates) for every test."""
+    if name not in MEASURED:
+        result = check_card(MODELS / f"{name}.safetensors")
+        MEASURED[name] = {"problems": result.problems, **result.measured}
+    return MEASURED[name]
 
 
 @pytest.fixture
@@ -73,19 +87,29 @@ def test_card_command_and_bad_cards(tiny_run, tmp_path, capsys):
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_checkpoint_matches_its_card(name):
-    result = check_card(MODELS / f"{name}.safetensors")
-    assert result.problems == []
+    assert measured(name)["problems"] == []
 
 
-def test_bundled_stc_model_is_smoother_than_the_baseline_on_the_same_sheet():
-    """The comparison means something only on one sheet: the baseline once sat on unswapped
-    positions (smoothness 0.00 there, 0.13 on the shared sheet)."""
-    maps = {}
-    for name in ("fmnist_stc", "fmnist_none"):
-        ckpt = load_checkpoint(MODELS / f"{name}.safetensors")
-        sheet = ckpt.sheets[area_layer(ckpt.sheets, "V1")]
-        maps[name] = (ckpt.sheets, layer_orientation_map(ckpt.model, sheet))
-    assert sheets_differ(maps["fmnist_stc"][0], maps["fmnist_none"][0]) == []
-    stc, none = maps["fmnist_stc"][1], maps["fmnist_none"][1]
-    assert stc.smoothness_null.score.percentile > 95
-    assert stc.smoothness.score > none.smoothness.score + 0.2
+def test_default_model_has_a_v1_map_that_the_baseline_on_its_sheet_lacks():
+    """Issue #12's V1 goals that the default model meets, re-measured on the shipped files:
+    V1 >= 16,000 units on a >= 16 x 16 grid, smoothness above the 95th percentile of its
+    shuffle null and far above the baseline's on the same sheet, and a column spacing the
+    spectrum resolves (the baseline's has none). Its misses are in models/README.md."""
+    stc, none = measured("categories_stc"), measured("categories_none")
+    assert stc["v1_units"] >= 16_000 and min(stc["v1_grid"]) >= 16
+    assert stc["smoothness_percentile"] > 95
+    assert stc["v1_smoothness"] > none["v1_smoothness"] + 0.3
+    assert stc["column_spacing_mm"] > 0 and not none["column_spacing_mm"] > 0
+    sheets = [load_checkpoint(MODELS / f"{n}.safetensors").sheets for n in ("categories_stc",
+              "categories_rate", "categories_none")]  # fmt: skip
+    assert sheets_differ(sheets[0], sheets[1]) == [] and sheets_differ(sheets[0], sheets[2]) == []
+
+
+def test_default_model_orientation_spread_and_accuracy_stay_near_the_goals():
+    """The two goals the default model narrowly misses, held where they are so that a
+    retrained file that drifts further fails: 6 of 8 orientation bins hold >= 4.5 % of the
+    tuned units (goal: all 8 >= 5 %; three of the six sit at 5.0-5.3 %) and top-1 is within
+    2.5 points of the baseline (goal: 1)."""
+    stc, none = measured("categories_stc"), measured("categories_none")
+    assert sum(f >= 0.045 for f in stc["orientation_fractions"]) >= 6
+    assert stc["top1"] > none["top1"] - 2.5

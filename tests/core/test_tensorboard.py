@@ -18,7 +18,7 @@ from tdsnn_core.experiments.layer_maps import area_layer, layer_orientation_map
 from tdsnn_core.experiments.settings import AnalysisSettings
 from tdsnn_core.training.tensorboard import MAP_SAMPLES, TrainingBoard
 
-BUNDLED = Path(__file__).resolve().parents[2] / "models" / "fmnist_stc.safetensors"
+BUNDLED = Path(__file__).resolve().parents[2] / "models" / "categories_stc.safetensors"
 TIMING = {"images_per_s"}  # wall-clock values differ between two runs
 
 
@@ -79,7 +79,8 @@ def test_tiny_run_writes_scalars_matching_metrics_jsonl(tiny_config, tmp_path: P
 def test_epoch_logs_the_v1_orientation_map_and_its_smoothness(tmp_path: Path) -> None:
     ckpt = load_checkpoint(BUNDLED)
     board = TrainingBoard(tmp_path, enabled=True, device=torch.device("cpu"))
-    test_set = GratingsDataset(28, 1, 10, 16)
+    spec = ckpt.model.config
+    test_set = GratingsDataset(spec["input_size"], spec["in_channels"], spec["num_classes"], 16)
     board.log_epoch(3, {"eval_top1": 50.0}, ckpt.model, ckpt.sheets, test_set)
     board.close()
 

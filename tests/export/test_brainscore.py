@@ -24,7 +24,7 @@ from tdsnn_core.export.brainscore import REQUIREMENTS, region_layer_map, time_ma
 from tdsnn_core.recording import record_spikes
 from tdsnn_core.storage import read_safetensors
 
-BUNDLED = Path(__file__).resolve().parents[2] / "models" / "fmnist_stc.safetensors"
+BUNDLED = Path(__file__).resolve().parents[2] / "models" / "categories_stc.safetensors"
 FILES = {
     "__init__.py",
     "model.py",
@@ -40,7 +40,7 @@ REGIONS = {"V1": "layer2.0", "V2": "layer3.0", "V4": "layer3.1", "IT": "layer4.1
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("plugins") / "tdsnn_fmnist_stc"
+    out = tmp_path_factory.mktemp("plugins") / "tdsnn_categories_stc"
     spec = "tdsnn @ git+https://example.org/lab/tdsnn@abc123"
     assert (
         main(["export", "brainscore", str(BUNDLED), "--out", str(out), "--requirement", spec]) == 0
@@ -73,13 +73,13 @@ def test_plugin_has_brainscores_layout_and_registers_its_identifier(plugin: Path
         compile((plugin / name).read_text(), name, "exec")  # SyntaxError fails the test
     # Brain-Score finds a plugin by this line of its __init__.py (quotes normalised to ')
     lines = (plugin / "__init__.py").read_text().replace('"', "'").splitlines()
-    assert any("model_registry['tdsnn_fmnist_stc']" in line for line in lines)
+    assert any("model_registry['tdsnn_categories_stc']" in line for line in lines)
     requirements = (plugin / "requirements.txt").read_text().splitlines()
     assert requirements == ["tdsnn @ git+https://example.org/lab/tdsnn@abc123", *REQUIREMENTS]
     record = json.loads((plugin / "plugin.json").read_text())
-    assert record["identifier"] == "tdsnn_fmnist_stc" and record["region_layer_map"] == REGIONS
+    assert record["identifier"] == "tdsnn_categories_stc" and record["region_layer_map"] == REGIONS
     assert record["time_mapping"]["IT"] == [[0, 75], [75, 150], [150, 225], [225, 300]]
-    meta = yaml.safe_load((plugin / "metadata.yaml").read_text())["models"]["tdsnn_fmnist_stc"]
+    meta = yaml.safe_load((plugin / "metadata.yaml").read_text())["models"]["tdsnn_categories_stc"]
     ckpt = load_checkpoint(BUNDLED)
     assert meta["total_parameter_count"] == sum(p.numel() for p in ckpt.model.parameters())
 
@@ -104,7 +104,7 @@ def test_weights_are_the_checkpoints_without_optimizer_state(plugin: Path) -> No
 def test_network_gives_each_timestep_and_the_tissue_of_every_unit(network, tmp_path) -> None:
     paths = image_files(tmp_path / "stimuli")
     images = network.preprocess(paths)
-    assert images.shape == (5, 1, 28, 28) and images.dtype == np.float32
+    assert images.shape == (5, 1, 64, 64) and images.dtype == np.float32
     assert images.min() >= 0 and images.max() <= 1
     ckpt = load_checkpoint(BUNDLED)
     direct = record_spikes(ckpt.model, torch.from_numpy(images), list(REGIONS.values()))
@@ -114,7 +114,7 @@ def test_network_gives_each_timestep_and_the_tissue_of_every_unit(network, tmp_p
         steps = np.stack([got[name].reshape(5, -1) for name in names])
         np.testing.assert_array_equal(steps, direct[layer])  # [T, images, units]
         np.testing.assert_allclose(got[layer].reshape(5, -1), steps.mean(0), rtol=1e-6)
-        assert got["logits"].shape == (5, 10)
+        assert got["logits"].shape == (5, 5)  # five categories
         x, y = network.tissue(layer)
         np.testing.assert_array_equal(np.stack([x, y], 1), ckpt.sheets[layer].positions)
         assert len(x) == steps.shape[2] and np.ptp(x) > 0 and np.ptp(y) > 0
@@ -122,7 +122,7 @@ def test_network_gives_each_timestep_and_the_tissue_of_every_unit(network, tmp_p
 
 
 def test_network_names_what_it_cannot_give(network) -> None:
-    images = np.zeros((1, 1, 28, 28), np.float32)
+    images = np.zeros((1, 1, 64, 64), np.float32)
     with pytest.raises(KeyError, match="unknown layer 'fc'"):
         network.activations(images, ["fc"])
     with pytest.raises(KeyError, match="timesteps 0-3"):
