@@ -16,6 +16,7 @@ from bokeh.transform import factor_cmap
 from app.service import Service
 from app.sheets import SheetCanvas, sheet_figure
 from app.status import Status
+from app.text import markdown
 
 CONDITIONS = ("before", "after", "control")
 KEYS = ("before", "after", "control_after")  # of the service's answer, per condition
@@ -73,10 +74,9 @@ class LesionView:
         self.chart.add_layout(Legend(items=items, orientation="horizontal"), "above")
         self.chart.xaxis.major_label_orientation = 0.9
         self.chart.xgrid.grid_line_color = None
-        self.summary = pn.pane.Markdown(
+        self.summary = markdown(
             "Click the sheet to centre the disc, set its radius, then **Run lesion**.",
             name="lesion-summary",
-            disable_math=True,
         )
         self.layer.param.watch(self._layer_changed, "value")
         self.radius.param.watch(self._disc_changed, "value")

@@ -20,6 +20,7 @@ from bokeh.transform import factor_mark
 from app.service import Service
 from app.sheets import SHEET, Placement, SheetCanvas, SheetView, sheet_figure
 from app.status import Status
+from app.text import markdown
 
 ORIENTATION, CATEGORY = "Orientation + pinwheels", "Category patches"
 CLEAR = "#00000000"
@@ -121,7 +122,7 @@ class BesideMap:
         self.glyphs.reveal()
         bar = ColorBar(color_mapper=colours, title=MAP_LEGENDS[kind], width=12, title_standoff=8)
         self.figure.add_layout(bar, "right")
-        self.summary = pn.pane.Markdown("", disable_math=True)
+        self.summary = markdown("")
         self.panel = pn.Column(pn.pane.Bokeh(self.figure), self.summary)
 
 

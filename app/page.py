@@ -16,6 +16,7 @@ from app.sheets import SheetPlayer
 from app.status import Status
 from app.stimulus import Stimulus, StimulusControls
 from app.temporal import FiringRates, timestep_cursor
+from app.text import markdown
 from backend.client import Spikes
 
 DEFAULT_MODEL = "categories_stc"  # the bundled default model (or the first categories_stc*)
@@ -81,17 +82,16 @@ class Dashboard:
         self.service = service
         self.status = Status()
         self.model = pn.widgets.Select(name="Model", options=[])
-        self.about = pn.pane.Markdown("", name="model-summary", disable_math=True)
+        self.about = markdown("", name="model-summary")
         self.timesteps = pn.widgets.IntSlider(
             name="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4
         )
         self.stimulus = StimulusControls(service, self.show_stimulus)
-        self.prediction = pn.pane.Markdown("", name="prediction", disable_math=True)
+        self.prediction = markdown("", name="prediction")
         self.shown = Div(text="", name="stimulus-label", styles={"font-size": "1.05em"})
         self.views: ModelViews | None = None
         self.sheets_tab, self.rates_tab, self.lesion_tab = (
-            pn.Column(pn.pane.Markdown("Waiting for the service…", disable_math=True))
-            for _ in range(3)
+            pn.Column(markdown("Waiting for the service…")) for _ in range(3)
         )
         self.tabs = pn.Tabs(
             ("Cortical sheets", self.sheets_tab),
@@ -108,10 +108,10 @@ class Dashboard:
             sidebar=[
                 self.model,
                 self.about,
-                pn.pane.Markdown("### Stimulus", disable_math=True),
+                markdown("### Stimulus"),
                 self.stimulus.panel,
                 self.timesteps,
-                pn.pane.Markdown("### Prediction", disable_math=True),
+                markdown("### Prediction"),
                 self.prediction,
             ],
             main=[self.status.panel, pn.pane.Bokeh(self.shown), self.tabs],

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import panel as pn
 
 from app.service import Problem
+from app.text import markdown
 
 log = logging.getLogger("tdsnn.dashboard")
 
@@ -21,16 +22,14 @@ class Status:
     def __init__(self) -> None:
         self.doc = pn.state.curdoc
         self.spinner = pn.indicators.LoadingSpinner(value=False, size=24)
-        self.message = pn.pane.Markdown(
-            "", name="status-message", margin=(0, 10), disable_math=True
-        )
+        self.message = markdown("", name="status-message", margin=(0, 10))
         self.alert = pn.pane.Alert(
             "",
             alert_type="danger",
             visible=False,
             name="error",
             css_classes=["error-alert"],
-            disable_math=True,
+            disable_math=True,  # as app.text.markdown: an Alert is a Markdown pane
         )
         self.panel = pn.Column(pn.Row(self.spinner, self.message), self.alert)
         self._running: list[str] = []

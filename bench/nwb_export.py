@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from pynwb import NWBHDF5IO
 
-from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb, load_stimuli, write_nwb
+from tdsnn_core.export.nwb import ModelRecord, TrialColumn, build_nwb, write_nwb
+from tdsnn_core.export.stimuli import load_stimuli
 from tdsnn_core.models import create_model
 from tdsnn_core.recording import record_spikes
 from tdsnn_core.sheets import AREAS, CorticalSheet, build_sheets

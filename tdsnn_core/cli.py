@@ -151,14 +151,14 @@ def _eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from tdsnn_core.checkpoints import load_checkpoint
-    from tdsnn_core.experiments.layer_maps import checkpoint_dataset
+    from tdsnn_core.experiments.layer_maps import checkpoint_data_kind, checkpoint_dataset
     from tdsnn_core.training.distributed import DistContext, resolve_device
     from tdsnn_core.training.evaluate import evaluate
 
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device)
     dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
-    kind = args.data or ckpt.meta.get("train_config", {}).get("data", {}).get("kind")
+    kind = checkpoint_data_kind(ckpt, args.data)
     loader = DataLoader(dataset, batch_size=args.batch_size)
     ctx = DistContext(0, 1, 0, device)
     metrics = evaluate(ckpt.model, loader, ctx, timesteps=args.timesteps)

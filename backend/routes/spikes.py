@@ -232,7 +232,8 @@ def _nwb(
 ) -> bytes:
     """The NWB file of one trial: the units of the requested layers and the stimulus.
     (pynwb is imported here, by the first NWB request, not at the service's start-up.)"""
-    from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb, grating_columns, nwb_bytes
+    from tdsnn_core.export.nwb import ModelRecord, TrialColumn, build_nwb, nwb_bytes
+    from tdsnn_core.export.stimuli import grating_columns
 
     if isinstance(options, schemas.SpikesRequest):
         g = options.stimulus

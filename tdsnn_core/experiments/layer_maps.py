@@ -18,6 +18,11 @@ from tdsnn_core.recording import record_rates
 from tdsnn_core.sheets.sheet import CorticalSheet
 
 
+def checkpoint_data_kind(ckpt: Checkpoint, data: str | None = None) -> str:
+    """``data``, or the kind of data the checkpoint was trained on."""
+    return data or ckpt.meta.get("train_config", {}).get("data", {}).get("kind", "fashion_mnist")
+
+
 def checkpoint_dataset(
     ckpt: Checkpoint,
     split: str = "test",
@@ -33,7 +38,7 @@ def checkpoint_dataset(
     own = not data
     spec = ckpt.model.config
     return build_dataset(
-        data or data_cfg.get("kind", "fashion_mnist"),
+        checkpoint_data_kind(ckpt, data),
         root if root is not None else (data_cfg.get("root") if own else None),
         split,
         input_size=spec["input_size"],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tdsnn_core.analysis.probes import DEFAULT_PER_CATEGORY
 from tdsnn_core.export.brainscore import VISUAL_DEGREES, WINDOW_MS, export_brainscore
-from tdsnn_core.export.nwb import DEFAULT_DT_MS, check_dt
+from tdsnn_core.export.timebase import DEFAULT_DT_MS, check_dt
 from tdsnn_core.sheets import CorticalSheet
 
 STIMULI_HELP = (

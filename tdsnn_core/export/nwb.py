@@ -52,11 +52,12 @@ from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 from pynwb.misc import Units
 
+from tdsnn_core.export.timebase import DEFAULT_DT_MS, check_dt
+
 if TYPE_CHECKING:
     from tdsnn_core.checkpoints import Checkpoint
     from tdsnn_core.sheets import CorticalSheet
 
-DEFAULT_DT_MS = 1.0
 # NCBI Taxonomy "synthetic construct": a model, so that no search lists the file as animal data
 MODELLED_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
 PROCESSING_MODULE, BINNED_NAME = "ecephys", "BinnedAlignedSpikes"
@@ -181,12 +182,6 @@ def nwb_bytes(nwbfile: NWBFile) -> bytes:
     """The file's bytes (written to a temporary file: HDF5 writes to a file)."""
     with tempfile.TemporaryDirectory(prefix="tdsnn-nwb-") as folder:
         return write_nwb(nwbfile, Path(folder) / "spikes.nwb").read_bytes()
-
-
-def check_dt(dt_ms: float) -> None:
-    """A timestep's length must be a positive, finite number of milliseconds."""
-    if not np.isfinite(dt_ms) or dt_ms <= 0:
-        raise ValueError(f"dt must be a positive number of milliseconds, got {dt_ms}")
 
 
 def _check(

@@ -14,8 +14,7 @@ from pynwb import NWBHDF5IO
 from tdsnn_core.analysis.probes import load_probe_folder
 from tdsnn_core.analysis.stimuli import grating_set
 from tdsnn_core.cli import main
-from tdsnn_core.export import ModelRecord, TrialColumn, build_nwb
-from tdsnn_core.export.nwb import MODELLED_SPECIES
+from tdsnn_core.export.nwb import MODELLED_SPECIES, ModelRecord, TrialColumn, build_nwb
 from tdsnn_core.recording import record_spikes
 
 LAYERS = ["layer4.1", "layer1.0"]  # not in model order: the file keeps the order asked for
