@@ -17,7 +17,12 @@ from tqdm import tqdm
 
 from tdsnn_core.analysis.dimensionality import effective_dimensionality
 from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, category_maps, selectivity_peak
-from tdsnn_core.analysis.probes import ProbeSet, default_probe_set, load_probe_folder
+from tdsnn_core.analysis.probes import (
+    DEFAULT_PER_CATEGORY,
+    ProbeSet,
+    default_probe_set,
+    load_probe_folder,
+)
 from tdsnn_core.checkpoints import Checkpoint
 from tdsnn_core.experiments.layer_maps import default_layer, labelled_images, layer_orientation_map
 from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
@@ -91,7 +96,10 @@ def analyze_checkpoint(
                 )
             else:
                 result.probes = default_probe_set(
-                    size, channels, seed=seed, per_category=settings.probes_per_category
+                    size,
+                    channels,
+                    seed=seed,
+                    per_category=settings.probes_per_category or DEFAULT_PER_CATEGORY,
                 )
             cache["probe_rates"] = record_rates(model, result.probes.images, None, bs)
         return cache["probe_rates"]

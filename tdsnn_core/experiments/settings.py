@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tdsnn_core.analysis.probes import DEFAULT_PER_CATEGORY
 from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
 
 
@@ -24,7 +23,7 @@ class AnalysisSettings:
     root: str | None = None
     subset: int = 256
     probe_root: str | None = None
-    probes_per_category: int = DEFAULT_PER_CATEGORY  # >= 100 scored per category: 1-point lesions
+    probes_per_category: int | None = None  # None: all of a probe folder, 200 of the built-in set
     v1_layer: str | None = None
     it_layer: str | None = None
     n_orientations: int = 8

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial.distance import pdist, squareform
 
+from tdsnn_core.analysis.intervals import resample
 from tdsnn_core.losses.correlation import correlogram_correlations
 from tdsnn_core.models import TopographicSNN
 from tdsnn_core.recording import forward_batches, record_spikes
@@ -169,6 +170,9 @@ def timestep_sweep(
     return [spiking_statistics(model, images, labels, timesteps=t, **kwargs) for t in timesteps]
 
 
+SYNCHRONY_DRAWS = 200  # image resamplings behind each distance bin's excess-r_CCG interval
+
+
 @dataclass(frozen=True)
 class SynchronyCurve:
     """Mean r_CCG of unit pairs per cortical-distance bin (NaN where a bin has no pair).
@@ -177,7 +181,8 @@ class SynchronyCurve:
     from the next image, symmetrised), what rates locked to the stimulus onset and the
     units' mean rates give without any spike timing; ``excess_r`` = ``mean_r`` - ``shift_r``.
     Rate covariation across images (both units driven by the same images) is not removed
-    by this predictor and stays in ``excess_r``.
+    by this predictor and stays in ``excess_r``. ``excess_low``/``excess_high`` bound its
+    95 % percentile bootstrap interval over images (NaN when no resampling was asked for).
     """
 
     layer: str
@@ -186,29 +191,39 @@ class SynchronyCurve:
     shift_r: np.ndarray
     excess_r: np.ndarray
     pair_counts: np.ndarray
+    excess_low: np.ndarray
+    excess_high: np.ndarray
 
     @property
     def bin_centres(self) -> np.ndarray:
         return (self.bin_edges[:-1] + self.bin_edges[1:]) / 2
 
 
-def raw_and_shifted_r_ccg(spikes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def raw_and_shifted_r_ccg(
+    spikes: np.ndarray, window: int, partners: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """r_CCG [N, N] of spikes [T, n_images, N] and its shift predictor: the r_CCG of unit i's
-    spikes on image b with unit j's on image b + 1 (mod n_images), normalised by the same
-    auto-correlograms and symmetrised over (i, j). Diagonals are set to 0."""
+    spikes on image b with unit j's on image b's partner (``partners``, the same shape; by
+    default image b + 1 mod n_images), normalised by the same auto-correlograms and
+    symmetrised over (i, j). Diagonals are set to 0."""
     if spikes.shape[1] < 2:
         raise ValueError("the shift predictor needs at least 2 images")
     unshifted = torch.as_tensor(np.asarray(spikes), dtype=torch.float64)
-    both = torch.cat([unshifted, unshifted.roll(-1, dims=1)], dim=2)[None]
-    # rolling the images leaves each unit's auto-correlogram as it is, so every block of the
-    # joint matrix is normalised by the unshifted ACGs; a tiny eps measures r_CCG itself
+    shifted = (
+        unshifted.roll(-1, dims=1)
+        if partners is None
+        else torch.as_tensor(np.asarray(partners), dtype=torch.float64)
+    )
+    both = torch.cat([unshifted, shifted], dim=2)[None]
+    # the cross block is normalised by the partners' own auto-correlograms: for the roll the
+    # unshifted ones exactly, over a resampling nearly them; a tiny eps measures r_CCG itself
     r = correlogram_correlations(both, window, eps=1e-12)[0].numpy()
     n = spikes.shape[2]
     raw, cross = r[:n, :n].copy(), r[:n, n:]
-    shifted = (cross + cross.T) / 2
+    shift = (cross + cross.T) / 2
     np.fill_diagonal(raw, 0.0)
-    np.fill_diagonal(shifted, 0.0)
-    return raw, shifted
+    np.fill_diagonal(shift, 0.0)
+    return raw, shift
 
 
 def synchrony_curve(
@@ -218,10 +233,13 @@ def synchrony_curve(
     *,
     window: int = 1,
     layer: str = "",
+    draws: int = 0,
+    seed: int = 0,
 ) -> SynchronyCurve:
     """Raw, shift-predictor and excess r_CCG (lags -W..W) of every unit pair of spikes
-    [T, n_images, N] at ``positions`` [N, 2] (mm), averaged per distance bin."""
-    raw, shifted = raw_and_shifted_r_ccg(spikes, window)
+    [T, n_images, N] at ``positions`` [N, 2] (mm), averaged per distance bin; with ``draws``
+    resamplings of the images (each image's shift partner stays its own next image), a 95 %
+    interval of each bin's excess."""
     distances = pdist(np.asarray(positions, dtype=float))
     counts = np.histogram(distances, bin_edges)[0]
 
@@ -229,9 +247,27 @@ def synchrony_curve(
         sums = np.histogram(distances, bin_edges, weights=squareform(r, checks=False))[0]
         return np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
 
-    mean_r, shift_r = per_bin(raw), per_bin(shifted)
+    def excess(images: np.ndarray) -> np.ndarray:
+        partners = (images + 1) % spikes.shape[1]
+        raw, shift = raw_and_shifted_r_ccg(spikes[:, images], window, spikes[:, partners])
+        return per_bin(raw) - per_bin(shift)
+
+    raw, shift = raw_and_shifted_r_ccg(spikes, window)
+    mean_r, shift_r = per_bin(raw), per_bin(shift)
+    low = high = np.full(len(counts), np.nan)
+    if draws:
+        replicates = np.stack([excess(images) for images in resample(spikes.shape[1], draws, seed)])
+        with np.errstate(invalid="ignore"):  # bins without pairs stay NaN
+            low, high = np.percentile(replicates, [2.5, 97.5], axis=0)
     return SynchronyCurve(
-        layer, np.asarray(bin_edges, dtype=float), mean_r, shift_r, mean_r - shift_r, counts
+        layer,
+        np.asarray(bin_edges, dtype=float),
+        mean_r,
+        shift_r,
+        mean_r - shift_r,
+        counts,
+        low,
+        high,
     )
 
 
@@ -245,11 +281,13 @@ def synchrony_vs_distance(
     max_distance_mm: float | None = None,
     max_units: int = 500,
     batch_size: int = 64,
+    draws: int = SYNCHRONY_DRAWS,
     seed: int = 0,
 ) -> SynchronyCurve:
     """:func:`synchrony_curve` of up to ``max_units`` active units of ``sheet.layer`` on
     ``images`` (the STC timing term's statistic), binned by distance (default bins up to
-    half the sheet). Raises ValueError if fewer than 2 units spike or 2 images are given."""
+    half the sheet), with ``draws`` image resamplings for the intervals. Raises ValueError if
+    fewer than 2 units spike or 2 images are given."""
     spikes = record_spikes(model, images, [sheet.layer], batch_size)[sheet.layer]
     active = np.flatnonzero(spikes.sum((0, 1)) > 0)
     if len(active) < 2:
@@ -257,7 +295,13 @@ def synchrony_vs_distance(
     units = np.sort(np.random.default_rng(seed).permutation(active)[:max_units])
     edges = np.linspace(0.0, max_distance_mm or sheet.size_mm / 2, n_bins + 1)
     return synchrony_curve(
-        spikes[:, :, units], sheet.positions[units], edges, window=window, layer=sheet.layer
+        spikes[:, :, units],
+        sheet.positions[units],
+        edges,
+        window=window,
+        layer=sheet.layer,
+        draws=draws,
+        seed=seed,
     )
 
 

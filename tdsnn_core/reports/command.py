@@ -56,7 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--probes-per-category",
         type=int,
         default=AnalysisSettings.probes_per_category,
-        help="probe images per category; half are scored, so 200 resolves 1 point of accuracy",
+        help="probe images per category (default: all of a --probes folder, 200 of the built-in "
+        "set); half are scored, so 200 resolves 1 point of accuracy",
     )
     p.add_argument(
         "--lesion-controls",

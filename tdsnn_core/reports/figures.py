@@ -262,8 +262,9 @@ def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
 
 
 def draw_synchrony(results: list[ModelAnalysis], path: Path) -> bool:
-    """Left: excess synchrony (r_CCG minus its shift predictor) vs cortical distance. Right:
-    the raw r_CCG (solid) and the shift predictor (dashed) it is corrected by."""
+    """Left: excess synchrony (r_CCG minus its shift predictor) vs cortical distance, with its
+    95 % interval over images (band). Right: the raw r_CCG (solid) and the shift predictor
+    (dashed) it is corrected by."""
     shown = [r for r in results if r.synchrony is not None]
     if not shown:
         return False
@@ -272,6 +273,9 @@ def draw_synchrony(results: list[ModelAnalysis], path: Path) -> bool:
         curve, colour = r.synchrony, f"C{i}"
         label = f"{r.label} {curve.layer}"
         axes[0, 0].plot(curve.bin_centres, curve.excess_r, "o-", color=colour, label=label)
+        axes[0, 0].fill_between(
+            curve.bin_centres, curve.excess_low, curve.excess_high, color=colour, alpha=0.2
+        )
         axes[0, 1].plot(curve.bin_centres, curve.mean_r, "o-", color=colour, label=label)
         axes[0, 1].plot(curve.bin_centres, curve.shift_r, "--", color=colour)
     axes[0, 0].axhline(0.0, color="k", lw=0.5)

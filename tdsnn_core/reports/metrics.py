@@ -164,6 +164,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "mean_r_ccg": sc.mean_r,
             "shift_predictor_r_ccg": sc.shift_r,
             "excess_r_ccg": sc.excess_r,
+            "excess_r_ccg_interval": np.stack([sc.excess_low, sc.excess_high], axis=1),
             "pairs": sc.pair_counts,
         }
     if result.fisher is not None:

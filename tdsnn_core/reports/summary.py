@@ -119,9 +119,15 @@ def _synchrony(metrics: dict) -> str:
         sync[k][first] for k in ("mean_r_ccg", "shift_predictor_r_ccg", "excess_r_ccg")
     )
     last = max(i for i, c in enumerate(sync["pairs"]) if c)
+
+    def interval(i: int) -> str:  # the 95 % bootstrap interval over images
+        low, high = sync["excess_r_ccg_interval"][i]
+        return f" [{_number(low)}, {_number(high)}]"
+
     return (
-        f"raw {_number(raw)}, shift predictor {_number(shift)}, excess {_number(excess)} "
-        f"(farthest bin: excess {_number(sync['excess_r_ccg'][last])})"
+        f"raw {_number(raw)}, shift predictor {_number(shift)}, excess {_number(excess)}"
+        f"{interval(first)} (farthest bin: excess {_number(sync['excess_r_ccg'][last])}"
+        f"{interval(last)})"
     )
 
 

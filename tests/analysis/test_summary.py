@@ -57,6 +57,7 @@ def metrics(smoothness: float, top1: float) -> dict:
             "mean_r_ccg": [None, 0.6, 0.45],
             "shift_predictor_r_ccg": [None, 0.41, 0.41],
             "excess_r_ccg": [None, 0.19, 0.04],
+            "excess_r_ccg_interval": [[None, None], [0.15, 0.23], [-0.01, 0.09]],
         },
         "temporal": {
             "timesteps": [1, 4],
@@ -95,7 +96,8 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "bodies 20.0 [15.0, 25.0] vs 4.0 [1.0, 7.0] specific"
     )
     assert rows["V1 synchrony r_CCG, nearest bin"][0] == (
-        "raw 0.60, shift predictor 0.41, excess 0.19 (farthest bin: excess 0.04)"
+        "raw 0.60, shift predictor 0.41, excess 0.19 [0.15, 0.23] "
+        "(farthest bin: excess 0.04 [-0.01, 0.09])"
     )
     assert rows["mean spike-train entropy at the model's T (bits)"][0] == "1.50"
     assert rows["accuracy vs inference T (%)"][0] == "T1 50.0, T4 80.0"

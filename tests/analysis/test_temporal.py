@@ -158,9 +158,10 @@ def test_rates_shared_in_time_without_timing_leave_no_excess():
     n_units, n_images = 30, 600
     rate = np.array([0.9, 0.5, 0.3, 0.2])[:, None, None] * rng.uniform(0.6, 1.0, n_units)
     spikes = (rng.random((4, n_images, n_units)) < rate).astype(np.uint8)
-    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6))
+    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6), draws=100)
     assert np.all(curve.mean_r > 0.5)
     np.testing.assert_allclose(curve.excess_r, 0.0, atol=0.01)
+    assert np.all((curve.excess_low < 0) & (curve.excess_high > 0))  # intervals hold the truth
 
 
 def test_rates_covarying_across_images_stay_in_the_excess():
@@ -171,11 +172,14 @@ def test_rates_covarying_across_images_stay_in_the_excess():
     n_units, n_images = 30, 600
     p = rng.uniform(0.05, 0.6, n_images)
     spikes = (rng.random((4, n_images, n_units)) < p[:, None]).astype(np.uint8)
-    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6))
+    curve = synchrony_curve(spikes, line_positions(n_units), np.linspace(0, 10, 6), draws=100)
     p_next = np.roll(p, -1)
     expected = 3 * (np.mean(p**2) - np.mean(p * p_next)) / (p.mean() + 2 * np.mean(p**2))
     assert expected > 0.05
     np.testing.assert_allclose(curve.excess_r, expected, atol=0.01)
+    # the intervals hold the analytic excess, and exclude 0 (rates covary over images)
+    assert np.all((curve.excess_low < expected) & (expected < curve.excess_high))
+    assert np.all(curve.excess_low > 0)
 
 
 def test_planted_synchrony_of_neighbours_decays_with_distance():
@@ -191,9 +195,12 @@ def test_planted_synchrony_of_neighbours_decays_with_distance():
     real = np.arange(counts.max()) < counts[..., None]
     near = np.abs(x - centres[..., None]) < 1.5  # [steps, images, events, units]
     spikes = (near & real[..., None]).any(axis=2) | (rng.random((steps, n_images, n_units)) < 0.02)
-    curve = synchrony_curve(spikes.astype(np.uint8), line_positions(n_units), np.arange(0, 11.0))
+    curve = synchrony_curve(
+        spikes.astype(np.uint8), line_positions(n_units), np.arange(0, 11.0), draws=50
+    )
     excess = curve.excess_r
     assert excess[0] > 0.3
+    assert curve.excess_low[0] > 0.3 and curve.excess_low[0] < excess[0] < curve.excess_high[0]
     assert np.all(np.diff(excess[:4]) < 0)  # falls with distance ...
     np.testing.assert_allclose(excess[4:], 0.0, atol=0.02)  # ... to none beyond 3 mm
     assert np.ptp(curve.shift_r) < 0.03  # the predictor only sees the (uniform) rates
