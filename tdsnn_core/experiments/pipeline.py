@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,9 +76,12 @@ def analyze_checkpoint(
     settings: AnalysisSettings | None = None,
     *,
     label: str | None = None,
+    parts: Sequence[str] = PARTS,
     progress: bool = True,
 ) -> ModelAnalysis:
-    """Run every analysis part on a loaded checkpoint (see the module docstring)."""
+    """Run the analysis ``parts`` (default: every one, in :data:`PARTS`' order) on a loaded
+    checkpoint (see the module docstring); a part that needs another's result (lesions need
+    the category maps) records an error without it."""
     settings = settings or AnalysisSettings()
     model, spec = ckpt.model.eval(), ckpt.model.config
     size, channels = spec["input_size"], spec["in_channels"]
@@ -193,7 +196,14 @@ def analyze_checkpoint(
         "fisher": fisher,
         "robustness": robustness,
     }
-    bar = tqdm(PARTS, desc=f"analyze {result.label}", disable=not progress)
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown analyses {unknown}; known: {', '.join(PARTS)}")
+    bar = tqdm(
+        [part for part in PARTS if part in parts],
+        desc=f"analyze {result.label}",
+        disable=not progress,
+    )
     for part in bar:
         bar.set_postfix_str(part)
         start = time.perf_counter()
