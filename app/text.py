@@ -1,5 +1,5 @@
 """The dashboard's text panes: Markdown without math, since a pane with math rendering on makes
-the page load the MathJax bundle (about 0.3 s of the first render) and no text here has math."""
+the page load the MathJax bundle before its first render, and no text here has math."""
 
 from __future__ import annotations
 

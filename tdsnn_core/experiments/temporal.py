@@ -247,16 +247,18 @@ def synchrony_curve(
         sums = np.histogram(distances, bin_edges, weights=squareform(r, checks=False))[0]
         return np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
 
-    def excess(images: np.ndarray) -> np.ndarray:
+    def binned(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw and shift-predictor r_CCG per bin over ``images``, each paired with its next."""
         partners = (images + 1) % spikes.shape[1]
         raw, shift = raw_and_shifted_r_ccg(spikes[:, images], window, spikes[:, partners])
-        return per_bin(raw) - per_bin(shift)
+        return per_bin(raw), per_bin(shift)
 
-    raw, shift = raw_and_shifted_r_ccg(spikes, window)
-    mean_r, shift_r = per_bin(raw), per_bin(shift)
+    mean_r, shift_r = binned(np.arange(spikes.shape[1]))
     low = high = np.full(len(counts), np.nan)
     if draws:
-        replicates = np.stack([excess(images) for images in resample(spikes.shape[1], draws, seed)])
+        replicates = np.stack(
+            [np.subtract(*binned(images)) for images in resample(spikes.shape[1], draws, seed)]
+        )
         with np.errstate(invalid="ignore"):  # bins without pairs stay NaN
             low, high = np.percentile(replicates, [2.5, 97.5], axis=0)
     return SynchronyCurve(
