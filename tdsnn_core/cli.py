@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="top-1 / top-5 accuracy of a checkpoint")
     p.add_argument("checkpoint", type=Path)
     p.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="OTHER_CHECKPOINT",
+        help="score these too on the same images: every top-1 with its 95 %% bootstrap interval "
+        "and the paired difference from CHECKPOINT",
+    )
+    p.add_argument(
         "--data",
         default=None,
         help="fashion_mnist, imagefolder or gratings (default: the checkpoint's training data)",
@@ -156,6 +165,8 @@ def _eval(args: argparse.Namespace) -> int:
     from tdsnn_core.training.evaluate import evaluate
 
     device = resolve_device(args.device)
+    if args.compare:
+        return _eval_compared(args, device)
     ckpt = load_checkpoint(args.checkpoint, device)
     dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
     kind = checkpoint_data_kind(ckpt, args.data)
@@ -166,6 +177,37 @@ def _eval(args: argparse.Namespace) -> int:
         f"{args.checkpoint}: {kind} {args.split} ({len(dataset)} images)  "
         f"top-1 {metrics['top1']:.2f} %  top-5 {metrics['top5']:.2f} %"
     )
+    return 0
+
+
+def _eval_compared(args: argparse.Namespace, device: str) -> int:
+    import numpy as np
+    import torch
+
+    from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.experiments.accuracy import compare_top1, correct_per_image
+    from tdsnn_core.experiments.layer_maps import checkpoint_dataset
+
+    correct, reference = {}, None
+    for path in [args.checkpoint, *args.compare]:
+        ckpt = load_checkpoint(path, device)
+        dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
+        images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)
+        labels = np.array(labels)
+        if reference is not None and not np.array_equal(labels, reference):
+            raise ValueError(
+                f"{path}: its {args.split} data are not {args.checkpoint}'s images "
+                "(different data or root); pass --data/--root to score both on the same ones"
+            )
+        reference = labels
+        correct[str(path)] = correct_per_image(
+            ckpt.model, torch.stack(images), labels, args.batch_size, args.timesteps
+        )
+    comparison = compare_top1(correct)
+    print(
+        f"{args.split} ({comparison.images} images), 95 % paired bootstrap intervals over images:"
+    )
+    print("\n".join(comparison.lines()))
     return 0
 
 
