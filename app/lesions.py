@@ -40,14 +40,14 @@ class LesionView:
         self.layers = {layer["name"]: layer for layer in layers}
         it = [name for name, layer in self.layers.items() if layer["area"] == "IT"]
         self.layer = pn.widgets.Select(
-            name="Layer",
+            label="Layer",
             options={f"{v['area']} · {name}": name for name, v in self.layers.items()},
             value=(it or list(self.layers))[-1],
         )
-        self.radius = pn.widgets.FloatSlider(name="Radius (mm)", start=0, end=1, step=0.1)
-        self.run_button = pn.widgets.Button(name="Run lesion", button_type="primary")
+        self.radius = pn.widgets.FloatSlider(label="Radius (mm)", start=0, end=1, step=0.1)
+        self.run_button = pn.widgets.Button(label="Run lesion", button_type="primary")
         self.apply = pn.widgets.Toggle(
-            name="Re-run the stimulus with this lesion", button_type="warning"
+            label="Re-run the stimulus with this lesion", button_type="warning"
         )
         self.units = ColumnDataSource({"x": [], "y": []}, name="lesion-units")
         self.disc = ColumnDataSource({"x": [], "y": [], "r": []}, name="lesion-disc")

@@ -134,9 +134,9 @@ class Overlays:
         self.service, self.status, self.model = service, status, model
         self.sheets = canvas.sheets
         self.toggle = pn.widgets.CheckButtonGroup(
-            name="Overlays", options=[ORIENTATION, CATEGORY], value=[], button_type="primary"
+            label="Overlays", options=[ORIENTATION, CATEGORY], value=[], button_type="primary"
         )
-        self.category = pn.widgets.Select(name="Category", options=[], width=200, visible=False)
+        self.category = pn.widgets.Select(label="Category", options=[], width=200, visible=False)
         self.colours = {
             ORIENTATION: LinearColorMapper(palette=CYCLIC, low=0, high=180, nan_color=CLEAR),
             CATEGORY: LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1, nan_color=CLEAR),

@@ -81,10 +81,10 @@ class Dashboard:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.status = Status()
-        self.model = pn.widgets.Select(name="Model", options=[])
+        self.model = pn.widgets.Select(label="Model", options=[])
         self.about = markdown("", name="model-summary")
         self.timesteps = pn.widgets.IntSlider(
-            name="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4
+            label="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4
         )
         self.stimulus = StimulusControls(service, self.show_stimulus)
         self.prediction = markdown("", name="prediction")

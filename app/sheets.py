@@ -235,7 +235,7 @@ class SheetPlayer(pn.viewable.Viewer):
             name="sheet-frames",
         )  # fmt: skip
         self.player = pn.widgets.Player(
-            name="Timestep", start=1, end=2, value=1, interval=400, loop_policy="loop",
+            label="Timestep", start=1, end=2, value=1, interval=400, loop_policy="loop",
             width=420, css_classes=["sheet-player"],
         )  # fmt: skip
         # The label is drawn in the legend's canvas: changing it repaints that canvas only

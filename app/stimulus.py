@@ -39,8 +39,8 @@ class StimulusControls:
         )
         self.phase = slider(name="Phase (deg)", start=0, end=360, step=15, value=0)
         self.contrast = slider(name="Contrast", start=0, end=1, step=0.05, value=1)
-        self.probe = pn.widgets.Select(name="Probe image", options={})
-        self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg", name="upload")
+        self.probe = pn.widgets.Select(label="Probe image", options={})
+        self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg", label="upload")
         self.preview = pn.pane.HTML("", name="stimulus-preview", height=100)
         self._probes: dict[str, bytes] = {}
         grating = pn.Column(self.orientation, self.frequency, self.phase, self.contrast)

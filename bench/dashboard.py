@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from service import REPO, start_server, untrained_checkpoint  # bench/service.py
 
 from app.browser import (
@@ -49,7 +50,10 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=3, help="fresh page loads timed")
     parser.add_argument("--changes", type=int, default=6, help="stimulus changes timed")
     parser.add_argument("--switches", type=int, default=200, help="frame switches timed")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads of the server")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch threads of the server (default: the service's, torch's: every core)",
+    )  # fmt: skip
     args = parser.parse_args()
     reason = browser_missing()
     if reason is not None:
@@ -118,7 +122,8 @@ def report(browser, url: str, layers: list[dict], args: argparse.Namespace) -> N
     units = sum(layer["units"] for layer in layers)
     print(
         f"dashboard benchmark: {args.checkpoint.name}, {len(layers)} sheets, "
-        f"{units:,} units per timestep, headless Chromium"
+        f"{units:,} units per timestep, headless Chromium, server torch threads "
+        f"{args.threads or f'{torch.get_num_threads()} (the default)'}"
     )
     print(f"  first render (navigation -> sheets drawn), median of {args.loads}: "
           f"{verdict(statistics.median(loads), 'first render')}")  # fmt: skip

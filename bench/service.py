@@ -57,11 +57,16 @@ def untrained_checkpoint(path: Path, name: str = "sresnet_mini") -> None:
     )
 
 
-def start_server(models: Path, threads: int, device: str) -> tuple[subprocess.Popen, str]:
+def start_server(models: Path, threads: int | None, device: str) -> tuple[subprocess.Popen, str]:
+    """``tdsnn serve`` on a free port with ``threads`` torch threads (None: the service's
+    default, torch's)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "TDSNN_THREADS": str(threads), "TDSNN_LESION_IMAGES": "64"}
+    env = {**os.environ, "TDSNN_LESION_IMAGES": "64"}
+    env.pop("TDSNN_THREADS", None)
+    if threads is not None:
+        env["TDSNN_THREADS"] = str(threads)
     env["TDSNN_QUEUE_SIZE"] = "64"  # room for the 32 throughput clients; the burst overflows it
     command = [sys.executable, "-m", "tdsnn_serve.command", "serve", "--models", str(models)]
     command += ["--port", str(port), "--device", device, "--log-level", "warning"]
