@@ -107,6 +107,17 @@ def test_default_model_has_a_v1_map_that_the_baseline_on_its_sheet_lacks():
     assert sheets_differ(sheets[0], sheets[1]) == [] and sheets_differ(sheets[0], sheets[2]) == []
 
 
+def test_all_three_architectures_have_a_v1_map_above_its_null():
+    """Issue #12: a V1 orientation map in each of the paper's architectures, smoother than the
+    95th percentile of its preference-shuffle null. spikformer_mini and cornet_rt_mini (3,136
+    V1 units) get theirs on sheets swapped on an auxiliary model of their own architecture:
+    on the unswapped retinotopic sheet (their first release) both scored at the 13th-62nd
+    percentile, since a channel is tuned alike at every location. (Baselines on the same
+    sheets: cornet's 0.00, spikformer's 0.25: most of spikformer's map is its sheet's.)"""
+    for name in ("categories_stc", "categories_spikformer_stc", "categories_cornet_rt_stc"):
+        assert measured(name)["smoothness_percentile"] > 95, name
+
+
 def test_default_model_orientation_spread_and_accuracy_stay_near_the_goals():
     """The two goals the default model narrowly misses, held where they are so that a
     retrained file that drifts further fails: 6 of 8 orientation bins hold >= 4.5 % of the
