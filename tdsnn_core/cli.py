@@ -182,27 +182,26 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _eval_compared(args: argparse.Namespace, device: str) -> int:
     import numpy as np
-    import torch
 
     from tdsnn_core.checkpoints import load_checkpoint
-    from tdsnn_core.experiments.accuracy import compare_top1, correct_per_image
-    from tdsnn_core.experiments.layer_maps import checkpoint_dataset
+    from tdsnn_core.experiments.accuracy import compare_top1
+    from tdsnn_core.experiments.layer_maps import checkpoint_dataset, dataset_tensors
+    from tdsnn_core.recording import predict
 
     correct, reference = {}, None
     for path in [args.checkpoint, *args.compare]:
         ckpt = load_checkpoint(path, device)
-        dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
-        images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)
-        labels = np.array(labels)
+        images, labels = dataset_tensors(
+            checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
+        )
         if reference is not None and not np.array_equal(labels, reference):
             raise ValueError(
                 f"{path}: its {args.split} data are not {args.checkpoint}'s images "
                 "(different data or root); pass --data/--root to score both on the same ones"
             )
         reference = labels
-        correct[str(path)] = correct_per_image(
-            ckpt.model, torch.stack(images), labels, args.batch_size, args.timesteps
-        )
+        predicted = predict(ckpt.model, images, args.batch_size, timesteps=args.timesteps)
+        correct[str(path)] = predicted == labels
     comparison = compare_top1(correct)
     print(
         f"{args.split} ({comparison.images} images), 95 % paired bootstrap intervals over images:"

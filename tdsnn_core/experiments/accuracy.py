@@ -1,4 +1,4 @@
-"""Top-1 of several checkpoints on the same labelled images, with bootstrap intervals: each
+"""Top-1 of several models scored on the same labelled images, with bootstrap intervals: each
 model's accuracy, and each model's paired difference from the first (``tdsnn eval --compare``).
 
 A difference of 1.4 points on 2,000 images is not a fact until its interval says so: the paired
@@ -11,11 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from tdsnn_core.analysis.intervals import Interval, bootstrap_interval, paired_difference
-from tdsnn_core.models import TopographicSNN
-from tdsnn_core.recording import predict
 
 
 @dataclass(frozen=True)
@@ -37,17 +34,6 @@ class Top1Comparison:
                 line += f"   {self.names[0]} minus this: {_fmt(diff, signed=True)} points"
             out.append(line)
         return out
-
-
-def correct_per_image(
-    model: TopographicSNN,
-    images: torch.Tensor,
-    labels: np.ndarray,
-    batch_size: int = 128,
-    timesteps: int | None = None,
-) -> np.ndarray:
-    """Whether the model's top-1 class is the label, per image: bool [n_images]."""
-    return predict(model, images, batch_size, timesteps=timesteps) == np.asarray(labels)
 
 
 def compare_top1(

@@ -53,7 +53,13 @@ def labelled_images(
     ckpt: Checkpoint, settings: AnalysisSettings
 ) -> tuple[torch.Tensor, np.ndarray]:
     """The first ``settings.subset`` test images of the checkpoint's (or the chosen) data."""
-    dataset = checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
+    return dataset_tensors(
+        checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
+    )
+
+
+def dataset_tensors(dataset) -> tuple[torch.Tensor, np.ndarray]:
+    """Every item of a labelled dataset, as (images [N, C, H, W], labels [N])."""
     images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)
     return torch.stack(images), np.array(labels)
 
