@@ -18,6 +18,7 @@ from tdsnn_core.analysis.category import (
     t_map_correlation,
     welch_t_by_category,
 )
+from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.analysis.pinwheels import (
     PinwheelNull,
@@ -32,6 +33,7 @@ from tdsnn_core.analysis.smoothness import (
     category_distance_bin_edges,
     map_smoothness,
     sheet_distance_bin_edges,
+    smoothness_interval,
     smoothness_null,
     v1_distance_bin_edges,
 )
@@ -51,19 +53,46 @@ OSI_FLOOR = 1e-6  # below it a unit's orientation curve is flat to float precisi
 class OrientationMap:
     """Tuning of every unit, the analysed units (top fraction by tuning range among the
     tuned ones: responsive, orientation selectivity above :data:`OSI_FLOOR`) and, for their
-    map: the TDANN smoothness (window of 4/3 hypercolumn) beside its shuffle null, the
-    whole-sheet curve in degrees, the orientation diversity, and the pinwheels beside the
-    pinwheels of shuffled maps."""
+    map: the TDANN smoothness (window of 4/3 hypercolumn) beside its shuffle null and its
+    95 % interval (tiles of the sheet resampled), the whole-sheet curve in degrees, the
+    orientation diversity, and the pinwheels beside the pinwheels of shuffled maps."""
 
     positions: np.ndarray
     tuning: GratingTuning
     analysed: np.ndarray
     smoothness: Smoothness
     smoothness_null: SmoothnessNull
+    smoothness_interval: Interval
     sheet_curve: Smoothness
     diversity: OrientationDiversity
     pinwheels: Pinwheels
     pinwheel_null: PinwheelNull
+    sheet_edge_mm: float
+    hypercolumn_width_mm: float
+    seed: int
+
+    @property
+    def analysed_map(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions [n, 2] and preferred orientations [n] of the analysed units."""
+        return self.positions[self.analysed], self.tuning.preferred_orientation_deg[self.analysed]
+
+
+def smoothness_difference(first: OrientationMap, second: OrientationMap) -> Interval | None:
+    """``first``'s smoothness minus ``second``'s with its 95 % interval (the same tiles of
+    the sheet resampled for both); None unless both maps sit on one sheet (same positions),
+    since a difference across sheets is a difference of sheets as much as of models."""
+    same_sheet = first.positions.shape == second.positions.shape and np.array_equal(
+        first.positions, second.positions
+    )
+    if not same_sheet or first.hypercolumn_width_mm != second.hypercolumn_width_mm:
+        return None
+    return smoothness_interval(
+        [first.analysed_map, second.analysed_map],
+        v1_distance_bin_edges(first.hypercolumn_width_mm),
+        sheet_edge_mm=first.sheet_edge_mm,
+        n_samples=len(first.smoothness.curves),
+        seed=first.seed,
+    )
 
 
 def orientation_map(
@@ -108,6 +137,7 @@ def orientation_map(
     sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": seed}
     window = v1_distance_bin_edges(hypercolumn_width_mm)
     smoothness = map_smoothness(analysed_positions, preferences, window, **sampling)
+    edge = sheet_edge_mm or float(positions.max())
     pinwheels = detect_pinwheels(analysed_positions, preferences, sheet_edge_mm=sheet_edge_mm)
     return OrientationMap(
         positions=positions,
@@ -116,6 +146,9 @@ def orientation_map(
         smoothness=smoothness,
         smoothness_null=smoothness_null(
             analysed_positions, preferences, window, n_shuffles=n_shuffles, **sampling
+        ),
+        smoothness_interval=smoothness_interval(
+            [(analysed_positions, preferences)], window, sheet_edge_mm=edge, **sampling
         ),
         sheet_curve=map_smoothness(
             analysed_positions,
@@ -132,6 +165,9 @@ def orientation_map(
             seed=seed,
             sheet_edge_mm=sheet_edge_mm,
         ),
+        sheet_edge_mm=edge,
+        hypercolumn_width_mm=hypercolumn_width_mm,
+        seed=seed,
     )
 
 

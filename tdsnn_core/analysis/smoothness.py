@@ -1,19 +1,22 @@
-"""TDANN map smoothness: preference difference as a function of cortical distance, and its
-null under preferences shuffled across units (same positions)."""
+"""TDANN map smoothness: preference difference as a function of cortical distance, its
+null under preferences shuffled across units (same positions), and its interval (or the
+interval of two maps' difference) from resampling tiles of the sheet."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.distance import pdist
 
 from tdsnn_core.analysis._validation import as_positions, as_unit_values
+from tdsnn_core.analysis.intervals import N_DRAWS, Interval, percentile_interval, resample
 from tdsnn_core.analysis.nulls import NullComparison
 
 NULL_CHUNK_ELEMENTS = 4_000_000  # shuffles x pairs evaluated at once by smoothness_null
 TDANN_HYPERCOLUMN_WIDTH_MM = 3.5  # TDANN's model hypercolumn, which sets its V1 window
+MAX_UNDEFINED_DRAWS = 0.01  # of smoothness_interval's draws, before it gives no bounds
 
 
 def v1_distance_bin_edges(
@@ -221,3 +224,101 @@ def smoothness_null(
         score=NullComparison.of(observed, _scores(null_curves)),
         mean_curve=null_curves.mean(axis=0),
     )
+
+
+def _tile_sums(
+    positions: np.ndarray,
+    preferences: np.ndarray,
+    bin_edges: np.ndarray,
+    *,
+    sheet_edge_mm: float,
+    tile_mm: float,
+    circular_period: float | None,
+    n_samples: int,
+    sample_size: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``map_smoothness``'s sampled pairs summed per square tile of the sheet (a pair in the
+    tile of its midpoint) and distance bin: differences and counts, each [n_tiles, n_bins]."""
+    positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
+    per_side = int(np.ceil(sheet_edge_mm / tile_mm))
+    n_bins = len(bin_edges) - 1
+    sums = np.zeros(per_side * per_side * n_bins)
+    counts = np.zeros_like(sums)
+    for first, second, bins in _sampled_pairs(positions, bin_edges, n_samples, sample_size, seed):
+        cell = np.clip(((positions[first] + positions[second]) / 2 // tile_mm), 0, per_side - 1)
+        flat = (cell[:, 1] * per_side + cell[:, 0]).astype(int) * n_bins + bins
+        differences = _difference(preferences[first], preferences[second], circular_period)
+        sums += np.bincount(flat, weights=differences, minlength=len(sums))
+        counts += np.bincount(flat, minlength=len(sums))
+    return sums.reshape(-1, n_bins), counts.reshape(-1, n_bins)
+
+
+def _tile_replicates(sums: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Smoothness scores of the resampled sheets (``weights`` [n_draws, n_tiles]: how often
+    each tile is drawn); NaN for a draw without a pair in the first bin."""
+    curves = _mean_per_bin(weights @ sums, weights @ counts)
+    scores = np.full(len(curves), np.nan)
+    defined = ~np.isnan(curves[:, 0])
+    if defined.any():
+        scores[defined] = _scores(curves[defined])
+    return scores
+
+
+def smoothness_interval(
+    maps: Sequence[tuple[np.ndarray, np.ndarray]],
+    bin_edges: np.ndarray,
+    *,
+    sheet_edge_mm: float,
+    tile_mm: float | None = None,
+    circular_period: float | None = 180.0,
+    n_draws: int = N_DRAWS,
+    level: float = 0.95,
+    n_samples: int = 20,
+    sample_size: int = 1000,
+    seed: int = 0,
+) -> Interval:
+    """Spatial block-bootstrap interval of a map's smoothness, or of the difference of two.
+
+    ``maps`` holds one (positions [N, 2] mm, preferences [N]) map, or two on the same sheet
+    (first minus second). The sheet is cut into square tiles of ``tile_mm`` (default: the
+    window's diameter, twice the last bin edge, so that most pairs lie inside one tile) and
+    each draw resamples the tiles with replacement, the same tiles for both maps: a pair
+    counts in the tile of its midpoint, so a draw is a sheet of the same size made of pieces
+    of this one, and what the maps share (the sheet's positions) cancels from the difference.
+    The estimate is ``map_smoothness``'s score (its difference) for the same arguments. When
+    more than ``MAX_UNDEFINED_DRAWS`` of the draws miss every first-bin pair (too few units
+    per tile), the bounds are NaN: the sheet is too sparse to resample.
+    """
+    if len(maps) not in (1, 2):
+        raise ValueError(f"need one map, or two for a difference, got {len(maps)}")
+    bin_edges = np.asarray(bin_edges, dtype=float)
+    tile_mm = tile_mm or 2 * float(bin_edges[-1])
+    if not 0 < tile_mm <= sheet_edge_mm:
+        raise ValueError(f"tile_mm must be in (0, {sheet_edge_mm}] mm, got {tile_mm}")
+    sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": seed}
+    tiles = [
+        _tile_sums(
+            p,
+            v,
+            bin_edges,
+            sheet_edge_mm=sheet_edge_mm,
+            tile_mm=tile_mm,
+            circular_period=circular_period,
+            **sampling,
+        )
+        for p, v in maps
+    ]
+    n_tiles = len(tiles[0][0])
+    draws = resample(n_tiles, n_draws, seed)
+    weights = np.zeros((n_draws, n_tiles))
+    np.add.at(weights, (np.arange(n_draws)[:, None], draws), 1.0)
+    everything = np.ones((1, n_tiles))
+    estimates = [_tile_replicates(s, c, everything)[0] for s, c in tiles]
+    replicates = [_tile_replicates(s, c, weights) for s, c in tiles]
+    estimate = estimates[0] - estimates[1] if len(maps) == 2 else estimates[0]
+    replicates = replicates[0] - replicates[1] if len(maps) == 2 else replicates[0]
+    defined = replicates[np.isfinite(replicates)]
+    if len(defined) < (1 - MAX_UNDEFINED_DRAWS) * n_draws:
+        return Interval(float(estimate), np.nan, np.nan, level)
+    return percentile_interval(estimate, defined, level)

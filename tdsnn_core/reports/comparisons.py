@@ -1,6 +1,7 @@
 """Model-vs-model differences with paired bootstrap intervals over the images both models saw:
 accuracy vs inference T, robustness, spike-train entropy (at the model's own T, the costly
-one). A difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
+one); and V1 smoothness, over tiles of the sheet both models share. A difference is called
+one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tdsnn_core.analysis.intervals import (
     percentile_interval,
     resample,
 )
+from tdsnn_core.analysis.maps import smoothness_difference
 from tdsnn_core.experiments.pipeline import ModelAnalysis
 from tdsnn_core.experiments.temporal import SpikingStatistics, resampled_word_entropy
 
@@ -49,6 +51,10 @@ def _entropy_difference(
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
     """``second`` minus ``first`` on every paired measure both analyses have."""
     rows = []
+    if first.orientation and second.orientation:
+        smoothness = smoothness_difference(second.orientation, first.orientation)
+        if smoothness is not None:
+            rows.append(_record("V1 smoothness (same sheet, tiles resampled)", smoothness))
     if first.temporal and second.temporal:
         by_t = {s.timesteps: s for s in second.temporal}
         for a in first.temporal:

@@ -83,6 +83,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "n_analysed": int(om.analysed.sum()),
             "mean_osi": float(om.tuning.orientation_selectivity[om.analysed].mean()),
             "smoothness": om.smoothness.score,
+            "smoothness_interval": [om.smoothness_interval.low, om.smoothness_interval.high],
             "smoothness_curve": {
                 "distance_mm": om.smoothness.bin_centres,
                 "mean_difference_deg": om.smoothness.mean_curve,

@@ -36,13 +36,15 @@ def _patches(metrics: dict) -> str:
     return ", ".join(one(k, v) for k, v in per.items())
 
 
-def _versus_null(record: dict | None, digits: int = 2) -> str:
-    """'observed (null mean [2.5, 97.5] %ile, percentile)'."""
+def _versus_null(record: dict | None, digits: int = 2, interval: list | None = None) -> str:
+    """'observed [interval] (null mean [2.5, 97.5] %ile, percentile)'; the observed value's
+    own 95 % ``interval`` only where one was measured."""
     if not record or record.get("observed") is None:
         return "n/a"
     low, high = record["null_interval"]
+    own = f" [{_number(interval[0], digits)}, {_number(interval[1], digits)}]" if interval else ""
     return (
-        f"{_number(record['observed'], digits)} (null {_number(record['null_mean'], digits)} "
+        f"{_number(record['observed'], digits)}{own} (null {_number(record['null_mean'], digits)} "
         f"[{_number(low, digits)}, {_number(high, digits)}], pct {record['percentile']:.0f})"
     )
 
@@ -52,7 +54,10 @@ def _overlap(pair: str) -> Row:
 
 
 def _smoothness(metrics: dict) -> str:
-    return _versus_null(_get(metrics, "orientation", "smoothness_null"))
+    return _versus_null(
+        _get(metrics, "orientation", "smoothness_null"),
+        interval=_get(metrics, "orientation", "smoothness_interval"),
+    )
 
 
 def _diversity(metrics: dict) -> str:
@@ -161,7 +166,7 @@ def _robustness(name: str) -> Row:
 
 ROWS: dict[str, Row] = {
     "top-1, full test set (%)": lambda m: _number(_get(m, "model", "test_top1")),
-    "V1 smoothness vs shuffled preferences": _smoothness,
+    "V1 smoothness [95 % interval] vs shuffled preferences": _smoothness,
     "V1 orientation diversity (22.5-degree bins)": _diversity,
     "pinwheel density per Lambda² (pi = 3.14)": _pinwheels,
     "IT patches per category": _patches,
@@ -192,7 +197,8 @@ def summary_markdown(models: dict[str, dict]) -> str:
 
 
 def differences_markdown(reference: str, paired: dict[str, list[dict]]) -> str:
-    """Every model minus ``reference`` with its paired bootstrap 95 % interval over images;
+    """Every model minus ``reference`` with its paired bootstrap 95 % interval (over images, or
+    over tiles of their shared sheet for V1 smoothness);
     a difference is marked as one only when the interval excludes 0."""
     lines = []
     for label, rows in paired.items():
@@ -200,7 +206,7 @@ def differences_markdown(reference: str, paired: dict[str, list[dict]]) -> str:
             continue
         lines += [
             "",
-            f"### {label} minus {reference} (paired bootstrap over images, 95 %)",
+            f"### {label} minus {reference} (paired bootstrap over images or sheet tiles, 95 %)",
             "",
             "| measure | difference | 95 % interval | excludes 0 |",
             "|---|---|---|---|",

@@ -85,11 +85,13 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     paired = document["paired_differences"]["other"]
     accuracy = next(r for r in paired if r["measure"] == "accuracy at T = 4 (points)")
     assert accuracy["low"] <= accuracy["difference"] <= accuracy["high"]
+    # no smoothness difference across two sheets: it would be the sheets' as much as the models'
+    assert not any(r["measure"].startswith("V1 smoothness") for r in paired)
     summary = (out / "summary.md").read_text()
     # seed 1 draws other sheets: the comparison is flagged before any number
     assert summary.startswith("> **Warning:** tiny and other sit on different cortical sheets")
     assert document["warnings"] and "| metric | tiny | other |" in summary
-    assert "### other minus tiny (paired bootstrap over images, 95 %)" in summary
+    assert "### other minus tiny (paired bootstrap over images or sheet tiles, 95 %)" in summary
     html = (out / "index.html").read_text()
     for name in FIGURES:
         assert (out / name).stat().st_size > 1000

@@ -30,6 +30,7 @@ def metrics(smoothness: float, top1: float) -> dict:
         "model": {"timesteps": 4, "test_top1": top1},
         "orientation": {
             "smoothness_null": null(smoothness, 0.05, 0.0, 0.2, 100.0),
+            "smoothness_interval": [smoothness - 0.04, smoothness + 0.03],
             "diversity": {
                 "fractions": [0.5, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.2],
                 "occupied_bins": 3,
@@ -78,8 +79,8 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     models = {"stc": metrics(0.75, 86.0), "none": {"model": {"timesteps": 4}}}
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows["top-1, full test set (%)"] == ["86.00", "n/a"]
-    assert rows["V1 smoothness vs shuffled preferences"] == [
-        "0.75 (null 0.05 [0.00, 0.20], pct 100)",
+    assert rows["V1 smoothness [95 % interval] vs shuffled preferences"] == [
+        "0.75 [0.71, 0.78] (null 0.05 [0.00, 0.20], pct 100)",
         "n/a",
     ]
     assert rows["V1 orientation diversity (22.5-degree bins)"][0] == (
