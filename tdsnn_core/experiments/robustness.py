@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tdsnn_core.analysis.intervals import Interval, paired_difference
+from tdsnn_core.analysis.intervals import Interval, bootstrap_interval, paired_difference
 from tdsnn_core.models import TopographicSNN
 from tdsnn_core.recording import predict
 
@@ -179,6 +179,10 @@ class RobustnessCurve:
 
     def __len__(self) -> int:
         return len(self.strengths)
+
+    def intervals(self, *, seed: int = 0) -> list[Interval]:
+        """Accuracy (%) at each strength with its 95 % bootstrap interval over the images."""
+        return [bootstrap_interval(100.0 * c, seed=seed) for c in self.correct]
 
     def difference(self, other: RobustnessCurve, *, seed: int = 0) -> list[Interval]:
         """Accuracy of this model minus ``other``'s (points) at each strength, with a paired

@@ -12,11 +12,18 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial.distance import pdist, squareform
 
-from tdsnn_core.analysis.intervals import resample
+from tdsnn_core.analysis.intervals import (
+    Interval,
+    bootstrap_interval,
+    percentile_interval,
+    resample,
+)
 from tdsnn_core.losses.correlation import correlogram_correlations
 from tdsnn_core.models import TopographicSNN
 from tdsnn_core.recording import forward_batches, record_spikes
 from tdsnn_core.sheets import CorticalSheet
+
+ENTROPY_DRAWS = 200  # entropy is recomputed per draw: ~5 ms per layer and draw
 
 MAX_WORD_BITS = 62  # spike words are packed into at most 64-bit integers
 
@@ -116,6 +123,39 @@ class SpikingStatistics:
     accuracy: float | None
     correct: np.ndarray | None
     words: dict[str, np.ndarray]
+
+    def accuracy_interval(self, seed: int = 0) -> Interval | None:
+        """Accuracy (%) with its 95 % bootstrap interval over images (None if unlabelled)."""
+        if self.correct is None:
+            return None
+        return bootstrap_interval(100.0 * self.correct, seed=seed)
+
+
+def mean_entropy_interval(
+    first: SpikingStatistics, second: SpikingStatistics | None = None, *, seed: int = 0
+) -> Interval | None:
+    """Mean spike-word entropy over the layers (bits) of ``first``, or of ``first`` minus
+    ``second`` (same images: every draw resamples them once for both), with a 95 % bootstrap
+    interval over images; None when the two share no layer.
+
+    A resample repeats images, which lowers a plug-in entropy: the replicates are centred
+    on the estimate (bias-corrected percentile interval).
+    """
+    others = [] if second is None else [second]
+    layers = [n for n in first.words if all(n in o.words for o in others)]
+    if not layers:
+        return None
+    draws = resample(first.words[layers[0]].shape[0], ENTROPY_DRAWS, seed)
+
+    def replicates(stats: SpikingStatistics) -> np.ndarray:
+        return np.mean([resampled_word_entropy(stats.words[n], draws) for n in layers], axis=0)
+
+    def estimate(stats: SpikingStatistics) -> float:
+        return float(np.mean([stats.entropy_bits[n] for n in layers]))
+
+    value = estimate(first) - sum(estimate(o) for o in others)
+    draws_of = replicates(first) - sum(replicates(o) for o in others)
+    return percentile_interval(value, draws_of + value - draws_of.mean(), 0.95)
 
 
 def spiking_statistics(

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tdsnn_core.experiments.pipeline import PARTS
 from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
 from tdsnn_core.experiments.settings import AnalysisSettings
 
@@ -91,6 +92,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             metavar="S",
             help=f"{name} strengths",
         )
+    p.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        metavar="PART",
+        help=f"analyses to run (default: all: {', '.join(PARTS)}); the rest show as n/a",
+    )
     p.add_argument("--fisher-images", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -137,7 +146,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     results = [
-        analyze_checkpoint(ckpt, settings, label=label, progress=not args.no_progress)
+        analyze_checkpoint(
+            ckpt, settings, label=label, parts=args.parts, progress=not args.no_progress
+        )
         for ckpt, label in zip(checkpoints, labels, strict=True)
     ]
     index = write_report(results, args.out, warnings)

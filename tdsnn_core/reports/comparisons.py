@@ -5,19 +5,10 @@ one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from tdsnn_core.analysis.intervals import (
-    Interval,
-    paired_difference,
-    percentile_interval,
-    resample,
-)
+from tdsnn_core.analysis.intervals import Interval, paired_difference
 from tdsnn_core.analysis.maps import smoothness_difference
 from tdsnn_core.experiments.pipeline import ModelAnalysis
-from tdsnn_core.experiments.temporal import SpikingStatistics, resampled_word_entropy
-
-ENTROPY_DRAWS = 200  # entropy is recomputed per draw: ~5 ms per layer and draw
+from tdsnn_core.experiments.temporal import mean_entropy_interval
 
 
 def _record(measure: str, interval: Interval) -> dict:
@@ -28,24 +19,6 @@ def _record(measure: str, interval: Interval) -> dict:
         "high": interval.high,
         "excludes_zero": interval.excludes_zero,
     }
-
-
-def _entropy_difference(
-    first: SpikingStatistics, second: SpikingStatistics, seed: int
-) -> Interval | None:
-    """Mean spike-word entropy over layers (bits), first minus second, images resampled."""
-    layers = [name for name in first.words if name in second.words]
-    if not layers:
-        return None
-    n_images = first.words[layers[0]].shape[0]
-    draws = resample(n_images, ENTROPY_DRAWS, seed)
-    a = np.mean([resampled_word_entropy(first.words[n], draws) for n in layers], axis=0)
-    b = np.mean([resampled_word_entropy(second.words[n], draws) for n in layers], axis=0)
-    estimate = float(np.mean([first.entropy_bits[n] - second.entropy_bits[n] for n in layers]))
-    # a resample repeats images, which lowers a plug-in entropy: centre the replicates on the
-    # estimate (bias-corrected percentile interval)
-    replicates = a - b
-    return percentile_interval(estimate, replicates + estimate - replicates.mean(), 0.95)
 
 
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
@@ -64,7 +37,7 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 diff = paired_difference(100.0 * b.correct, 100.0 * a.correct, seed=seed)
                 rows.append(_record(f"accuracy at T = {a.timesteps} (points)", diff))
             own_t = a.timesteps == first.checkpoint.model.timesteps
-            if own_t and (entropy := _entropy_difference(b, a, seed)) is not None:
+            if own_t and (entropy := mean_entropy_interval(b, a, seed=seed)) is not None:
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
     if first.robustness and second.robustness:
         for name, curve in first.robustness.items():

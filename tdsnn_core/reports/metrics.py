@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 
+from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.experiments.lesions import LesionEffect
 from tdsnn_core.experiments.pipeline import ModelAnalysis
+from tdsnn_core.experiments.temporal import mean_entropy_interval
 
 
 def json_ready(value):
@@ -41,6 +43,10 @@ def null_record(comparison: NullComparison | None) -> dict | None:
         "p_two_sided": comparison.p_two_sided,
         "n_null": len(comparison.null),
     }
+
+
+def _bounds(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [interval.low, interval.high]
 
 
 def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
@@ -152,10 +158,12 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
         metrics["temporal"] = {
             "timesteps": [s.timesteps for s in result.temporal],
             "accuracy": [s.accuracy for s in result.temporal],
+            "accuracy_interval": [_bounds(s.accuracy_interval()) for s in result.temporal],
             "entropy_bits": {
                 layer: [s.entropy_bits[layer] for s in result.temporal]
                 for layer in own.entropy_bits
             },
+            "mean_entropy_interval": _bounds(mean_entropy_interval(own)),
             "rate_per_step": own.rate_per_step,
         }
     if (sc := result.synchrony) is not None:
@@ -172,7 +180,11 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
         metrics["fisher_information"] = result.fisher
     if result.robustness is not None:
         metrics["robustness"] = {
-            name: {"strength": curve.strengths, "accuracy": curve.accuracy}
+            name: {
+                "strength": curve.strengths,
+                "accuracy": curve.accuracy,
+                "accuracy_interval": [_bounds(i) for i in curve.intervals()],
+            }
             for name, curve in result.robustness.items()
         }
     return json_ready(metrics)

@@ -136,12 +136,21 @@ def _synchrony(metrics: dict) -> str:
     )
 
 
+def _bracket(bounds: list | None, digits: int = 1) -> str:
+    """' [low, high]' of a 95 % interval, or nothing where none was measured."""
+    if not bounds or None in bounds:
+        return ""
+    return f" [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
 def _per_timesteps(metrics: dict) -> str:
     temporal = _get(metrics, "temporal")
     if temporal is None:
         return "n/a"
+    bounds = temporal.get("accuracy_interval") or [None] * len(temporal["timesteps"])
     return ", ".join(
-        f"T{t} {a:.1f}" for t, a in zip(temporal["timesteps"], temporal["accuracy"], strict=True)
+        f"T{t} {a:.1f}{_bracket(b)}"
+        for t, a, b in zip(temporal["timesteps"], temporal["accuracy"], bounds, strict=True)
     )
 
 
@@ -150,7 +159,8 @@ def _entropy(metrics: dict) -> str:
     if temporal is None or timesteps not in temporal["timesteps"]:
         return "n/a"
     at = temporal["timesteps"].index(timesteps)
-    return _number(float(np.mean([bits[at] for bits in temporal["entropy_bits"].values()])))
+    mean = float(np.mean([bits[at] for bits in temporal["entropy_bits"].values()]))
+    return _number(mean) + _bracket(temporal.get("mean_entropy_interval"), 2)
 
 
 def _robustness(name: str) -> Row:
@@ -158,8 +168,9 @@ def _robustness(name: str) -> Row:
         curve = _get(metrics, "robustness", name)
         if curve is None:
             return "n/a"
-        pairs = zip(curve["strength"], curve["accuracy"], strict=True)
-        return ", ".join(f"{s:g}: {a:.1f}" for s, a in pairs if s > 0)
+        bounds = curve.get("accuracy_interval") or [None] * len(curve["strength"])
+        rows = zip(curve["strength"], curve["accuracy"], bounds, strict=True)
+        return ", ".join(f"{s:g}: {a:.1f}{_bracket(b)}" for s, a, b in rows if s > 0)
 
     return row
 
@@ -174,12 +185,12 @@ ROWS: dict[str, Row] = {
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %]": _lesions,
     "V1 synchrony r_CCG, nearest bin": _synchrony,
-    "accuracy vs inference T (%)": _per_timesteps,
-    "mean spike-train entropy at the model's T (bits)": _entropy,
-    "Gaussian noise (sigma: accuracy %)": _robustness("gaussian_noise"),
-    "FGSM (eps: accuracy %)": _robustness("fgsm"),
-    "PGD (eps: accuracy %)": _robustness("pgd"),
-    "per-step pixel masking (fraction: accuracy %)": _robustness("pixel_masking"),
+    "accuracy vs inference T (%) [95 %]": _per_timesteps,
+    "mean spike-train entropy at the model's T (bits) [95 %]": _entropy,
+    "Gaussian noise (sigma: accuracy % [95 %])": _robustness("gaussian_noise"),
+    "FGSM (eps: accuracy % [95 %])": _robustness("fgsm"),
+    "PGD (eps: accuracy % [95 %])": _robustness("pgd"),
+    "per-step pixel masking (fraction: accuracy % [95 %])": _robustness("pixel_masking"),
 }
 
 

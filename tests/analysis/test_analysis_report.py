@@ -140,3 +140,23 @@ def test_models_on_different_sheets_are_flagged_and_baselines_can_share_one(tmp_
     assert sheet_warnings([base, load_checkpoint(path)], ["a", "b"]) == []
     put_baselines_on([base], shifted, "sheets.safetensors")
     assert sheets_differ(base.sheets, shifted) == [] and sheet_warnings([base, other], "ab") == []
+
+
+def test_chosen_parts_and_a_smoothness_difference_on_one_sheet(tmp_path, tiny_checkpoint):
+    """--parts runs only the orientation map; two files of one model share a sheet, so the
+    report carries their V1 smoothness difference, exactly 0 with the same tiles drawn."""
+    twin = tmp_path / "twin.safetensors"
+    twin.write_bytes(tiny_checkpoint.read_bytes())
+    out = tmp_path / "report"
+    argv = [str(tiny_checkpoint), "--compare", str(twin), "--out", str(out), *SMALL]
+    assert analyze([*argv, "--parts", "orientation"]) == 0
+
+    document = json.loads((out / "metrics.json").read_text())
+    for metrics in document["models"].values():
+        assert set(metrics["timings_s"]) == {"orientation"}
+        low, high = metrics["orientation"]["smoothness_interval"]
+        assert low <= metrics["orientation"]["smoothness"] <= high
+    assert not document["warnings"]
+    (row,) = document["paired_differences"]["twin"]
+    assert row["measure"] == "V1 smoothness (same sheet, tiles resampled)"
+    assert (row["difference"], row["low"], row["high"]) == (0.0, 0.0, 0.0)

@@ -108,3 +108,15 @@ def test_model_differences_are_paired_bootstraps_over_images(patchnet):
     assert not masked.excludes_zero
     with pytest.raises(ValueError, match="same strengths"):
         intact.difference(robustness_curves(patchnet, images, labels, {"fgsm": (0.0,)})["fgsm"])
+
+
+def test_each_accuracy_has_a_binomial_width_interval(patchnet):
+    """Masking everything leaves class 0 right (1/3 of 90): the interval's half-width is the
+    binomial 1.96 sqrt(p (1 - p) / n); all right, it is exactly [100, 100]."""
+    images, labels = patch_images(per_class=30)
+    curve = robustness_curves(patchnet, images, labels, {"pixel_masking": (0.0, 1.0)})
+    clean, masked = curve["pixel_masking"].intervals()
+    assert (clean.estimate, clean.low, clean.high) == (100.0, 100.0, 100.0)
+    half_width = 100 * 1.96 * np.sqrt((1 / 3) * (2 / 3) / len(labels))
+    assert masked.estimate == pytest.approx(100 / 3)
+    assert (masked.high - masked.low) / 2 == pytest.approx(half_width, rel=0.15)

@@ -63,9 +63,17 @@ def metrics(smoothness: float, top1: float) -> dict:
         "temporal": {
             "timesteps": [1, 4],
             "accuracy": [50.0, 80.0],
+            "accuracy_interval": [[40.0, 60.5], [72.25, 86.0]],
             "entropy_bits": {"a": [0.5, 1.0], "b": [0.5, 2.0]},
+            "mean_entropy_interval": [1.41, 1.58],
         },
-        "robustness": {"fgsm": {"strength": [0.0, 0.1], "accuracy": [80.0, 12.5]}},
+        "robustness": {
+            "fgsm": {
+                "strength": [0.0, 0.1],
+                "accuracy": [80.0, 12.5],
+                "accuracy_interval": [[70.0, 90.0], [5.0, 20.0]],
+            }
+        },
     }
 
 
@@ -100,9 +108,12 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "raw 0.60, shift predictor 0.41, excess 0.19 [0.15, 0.23] "
         "(farthest bin: excess 0.04 [-0.01, 0.09])"
     )
-    assert rows["mean spike-train entropy at the model's T (bits)"][0] == "1.50"
-    assert rows["accuracy vs inference T (%)"][0] == "T1 50.0, T4 80.0"
-    assert rows["FGSM (eps: accuracy %)"][0] == "0.1: 12.5"
+    assert rows["mean spike-train entropy at the model's T (bits) [95 %]"][0] == "1.50 [1.41, 1.58]"
+    assert (
+        rows["accuracy vs inference T (%) [95 %]"][0]
+        == "T1 50.0 [40.0, 60.5], T4 80.0 [72.2, 86.0]"
+    )
+    assert rows["FGSM (eps: accuracy % [95 %])"][0] == "0.1: 12.5 [5.0, 20.0]"
     table = summary_markdown(models).splitlines()
     assert table[0] == "| metric | stc | none |"
     assert len(table) == 2 + len(rows)

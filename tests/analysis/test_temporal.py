@@ -8,6 +8,7 @@ from analysis_models import N_CLASSES, patch_images, patch_sheet
 
 from tdsnn_core.experiments.temporal import (
     fisher_information,
+    mean_entropy_interval,
     mean_word_entropy,
     raw_and_shifted_r_ccg,
     resampled_word_entropy,
@@ -83,7 +84,56 @@ def test_resampled_entropy_matches_entropy_of_the_resampled_spikes():
 
 def test_unlabelled_statistics_have_no_accuracy(patchnet):
     images, _ = patch_images()
-    assert spiking_statistics(patchnet, images).accuracy is None
+    stats = spiking_statistics(patchnet, images)
+    assert stats.accuracy is None and stats.accuracy_interval() is None
+
+
+def test_accuracy_interval_has_the_binomial_width(patchnet):
+    images, labels = patch_images(per_class=30)
+    wrong = labels.copy()
+    wrong[::4] = (wrong[::4] + 1) % N_CLASSES  # 23 of 90 images misread: 74.4 %
+    interval = spiking_statistics(patchnet, images, wrong).accuracy_interval()
+    p = 1 - 23 / 90
+    assert interval.estimate == pytest.approx(100 * p)
+    half_width = 100 * 1.96 * np.sqrt(p * (1 - p) / 90)
+    assert (interval.high - interval.low) / 2 == pytest.approx(half_width, rel=0.15)
+
+
+def fake_statistics(spikes: dict[str, np.ndarray]):
+    """SpikingStatistics of recorded spikes {layer: [T, images, units]}."""
+    from tdsnn_core.experiments.temporal import SpikingStatistics
+
+    return SpikingStatistics(
+        timesteps=5,
+        rate_per_step={},
+        entropy_bits={n: mean_word_entropy(spike_words(s)) for n, s in spikes.items()},
+        accuracy=None,
+        correct=None,
+        words={n: spike_words(s) for n, s in spikes.items()},
+    )
+
+
+def test_mean_entropy_interval_matches_a_slow_bootstrap():
+    """Slow reference: the entropy of the explicitly resampled spikes, draw by draw, with
+    the replicates centred on the estimate; a model minus itself is exactly 0."""
+    rng = np.random.default_rng(8)
+    spikes = {
+        n: (rng.random((5, 60, 20)) < p).astype(np.uint8) for n, p in [("a", 0.2), ("b", 0.4)]
+    }
+    stats = fake_statistics(spikes)
+    interval = mean_entropy_interval(stats, seed=3)
+
+    draws = np.random.default_rng(3).integers(0, 60, (200, 60))  # intervals.resample's draws
+    replicates = np.array(
+        [np.mean([word_entropy(s[:, d]).mean() for s in spikes.values()]) for d in draws]
+    )
+    estimate = np.mean([word_entropy(s).mean() for s in spikes.values()])
+    low, high = np.percentile(replicates + estimate - replicates.mean(), [2.5, 97.5])
+    assert interval.estimate == pytest.approx(estimate)
+    assert (interval.low, interval.high) == pytest.approx((low, high))
+    same = mean_entropy_interval(stats, stats)
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+    assert mean_entropy_interval(stats, fake_statistics({"c": spikes["a"]})) is None
 
 
 def test_synchrony_is_one_within_a_patch_and_zero_across(patchnet):

@@ -6,11 +6,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tdsnn_core.analysis.maps import smoothness_difference
 from tdsnn_core.cards import CardError, build_card, check_card, read_card, write_card
 from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
-from tdsnn_core.experiments import AnalysisSettings, analyze_checkpoint
+from tdsnn_core.experiments import (
+    AnalysisSettings,
+    analyze_checkpoint,
+    area_layer,
+    layer_orientation_map,
+)
 from tdsnn_core.training import train
 from tdsnn_core.training.sheets_setup import sheets_differ
 
@@ -105,6 +111,20 @@ def test_default_model_has_a_v1_map_that_the_baseline_on_its_sheet_lacks():
     sheets = [load_checkpoint(MODELS / f"{n}.safetensors").sheets for n in ("categories_stc",
               "categories_rate", "categories_none")]  # fmt: skip
     assert sheets_differ(sheets[0], sheets[1]) == [] and sheets_differ(sheets[0], sheets[2]) == []
+
+
+def v1_map(name: str):
+    """The V1 orientation map of a bundled file, measured as the card measures it."""
+    ckpt = load_checkpoint(MODELS / f"{name}.safetensors")
+    return layer_orientation_map(ckpt.model, ckpt.sheets[area_layer(ckpt.sheets, "V1")])
+
+
+def test_default_model_is_smoother_than_its_baseline_beyond_the_interval():
+    """STC minus the baseline on their shared sheet, with the 95 % interval from resampling
+    tiles of that sheet (the same tiles for both): the difference excludes 0 by far."""
+    difference = smoothness_difference(v1_map("categories_stc"), v1_map("categories_none"))
+    assert difference is not None  # one sheet
+    assert difference.low > 0.25
 
 
 def test_all_three_architectures_have_a_v1_map_above_its_null():
