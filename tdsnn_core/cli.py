@@ -184,27 +184,28 @@ def _eval_compared(args: argparse.Namespace, device: str) -> int:
     import numpy as np
 
     from tdsnn_core.checkpoints import load_checkpoint
+    from tdsnn_core.data.sources import dataset_groups
     from tdsnn_core.experiments.accuracy import compare_top1
     from tdsnn_core.experiments.layer_maps import checkpoint_dataset, dataset_tensors
     from tdsnn_core.recording import predict
 
-    correct, reference = {}, None
+    correct, reference, groups = {}, None, None
     for path in [args.checkpoint, *args.compare]:
         ckpt = load_checkpoint(path, device)
-        images, labels = dataset_tensors(
-            checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
-        )
+        dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
+        images, labels = dataset_tensors(dataset)
         if reference is not None and not np.array_equal(labels, reference):
             raise ValueError(
                 f"{path}: its {args.split} data are not {args.checkpoint}'s images "
                 "(different data or root); pass --data/--root to score both on the same ones"
             )
-        reference = labels
+        reference, groups = labels, dataset_groups(dataset)
         predicted = predict(ckpt.model, images, args.batch_size, timesteps=args.timesteps)
         correct[str(path)] = predicted == labels
-    comparison = compare_top1(correct)
+    comparison = compare_top1(correct, groups=groups)
     print(
-        f"{args.split} ({comparison.images} images), 95 % paired bootstrap intervals over images:"
+        f"{args.split} ({comparison.images} images from {comparison.sources} source images), "
+        "95 % paired bootstrap intervals over source images:"
     )
     print("\n".join(comparison.lines()))
     return 0

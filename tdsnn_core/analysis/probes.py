@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from tdsnn_core.data.sources import source_ids
+
 FLOC_CATEGORIES = ("faces", "bodies", "characters", "places", "objects")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SCENE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "cat")
@@ -144,7 +146,9 @@ def load_probe_folder(
     """A probe set from ``root/<category>/*.png|jpg|...`` (one subfolder per category).
 
     Categories are the subfolders, fLoc's order first, then any others alphabetically;
-    ``per_category`` keeps the first n images (sorted by name) of each.
+    ``per_category`` keeps the first n images (sorted by name) of each. The source image of
+    each probe comes from ``root/sources.json`` where there is one (``tdsnn data build``
+    writes it: :mod:`tdsnn_core.data.sources`); without it every image is its own source.
     """
     root = Path(root)
     if not root.is_dir():
@@ -169,7 +173,13 @@ def load_probe_folder(
         categories.append(name)
     if not categories:
         raise ValueError(f"probe folder {root} holds no category subfolder with images")
-    return ProbeSet(torch.cat(parts), np.array(labels), tuple(categories), files=tuple(names_read))
+    return ProbeSet(
+        torch.cat(parts),
+        np.array(labels),
+        tuple(categories),
+        sources=source_ids(root, names_read),
+        files=tuple(names_read),
+    )
 
 
 def _open_resized(path: Path, mode: str, size: int) -> Image.Image:

@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from tdsnn_core.data.fashion_mnist import DataNotFoundError, FashionMNIST
+from tdsnn_core.data.sources import write_sources
 
 CATEGORIES = ("faces", "bodies", "characters", "places", "objects")
 SPLITS = ("train", "val")
@@ -152,8 +153,9 @@ def build_category_dataset(
     fashion_root: str | Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Write ``out/{train,val}/<category>/*.png`` and ``out/provenance.json``; returns the
-    provenance record. ``per_class`` gives images per category and split (default 4000
+    """Write ``out/{train,val}/<category>/*.png``, each split's ``sources.json`` (the source
+    image of every image: :mod:`tdsnn_core.data.sources`) and ``out/provenance.json``;
+    returns the provenance record. ``per_class`` gives images per category and split (default 4000
     train, 400 val). Refuses when a required source is missing, naming the package."""
     per_class = {"train": 4000, "val": 400, **(per_class or {})}
     missing = missing_sources(fashion_root)
@@ -163,7 +165,7 @@ def build_category_dataset(
     counts: dict[str, dict[str, int]] = {}
     for split in SPLITS:
         sources = load_sources(split, fashion_root)
-        counts[split] = {}
+        counts[split], made_from = {}, {}
         for category in CATEGORIES:
             folder = out / split / category
             folder.mkdir(parents=True, exist_ok=True)
@@ -174,9 +176,12 @@ def build_category_dataset(
                 desc=f"{split}/{category}",
                 disable=not progress,
             )
-            for i, image in enumerate(images):
-                Image.fromarray(image).save(folder / f"{category}_{i:05d}.png", optimize=False)
+            for i, (image, source) in enumerate(images):
+                name = f"{category}_{i:05d}.png"
+                Image.fromarray(image).save(folder / name, optimize=False)
+                made_from[f"{category}/{name}"] = source
             counts[split][category] = n
+        write_sources(out / split, made_from)
     record = provenance(counts, size, seed, fashion_root)
     (out / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -231,45 +236,57 @@ def load_sources(split: str, fashion_root: str | Path | None = None) -> Sources:
 
 def category_images(
     category: str, sources: Sources, split: str, count: int, size: int, seed: int
-) -> Iterator[np.ndarray]:
-    """``count`` uint8 ``size`` x ``size`` images of ``category``; image i from its own seed."""
+) -> Iterator[tuple[np.ndarray, str]]:
+    """``count`` uint8 ``size`` x ``size`` images of ``category``, each with the id of the
+    source image it was made from; image i from its own seed."""
     make = _MAKERS[category]
     for i in range(count):
         key = (seed, SPLITS.index(split), CATEGORIES.index(category), i)
         rng = np.random.default_rng(key)
-        image = make(sources, rng, size)
-        yield _to_uint8(_photometric(image, rng))
+        image, source = make(sources, rng, size)
+        yield _to_uint8(_photometric(image, rng)), source
 
 
-def _face(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
-    return _jitter(_pick(sources.faces, rng), rng, size, ROTATION_DEG["faces"])
+Made = tuple[np.ndarray, str]  # an image in [0, 1] and the id of its source
 
 
-def _body(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
-    return _jitter(_pick(sources.bodies, rng), rng, size, ROTATION_DEG["bodies"])
+def _face(sources: Sources, rng: np.random.Generator, size: int) -> Made:
+    index, image = _pick(sources.faces, rng)
+    return _jitter(image, rng, size, ROTATION_DEG["faces"]), f"lfw-face:{index}"
 
 
-def _object(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
-    return _jitter(_pick(sources.objects, rng), rng, size, ROTATION_DEG["objects"])
+def _body(sources: Sources, rng: np.random.Generator, size: int) -> Made:
+    index, image = _pick(sources.bodies, rng)
+    return _jitter(image, rng, size, ROTATION_DEG["bodies"]), f"fashion-mnist-garment:{index}"
 
 
-def _character(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
+def _object(sources: Sources, rng: np.random.Generator, size: int) -> Made:
+    index, image = _pick(sources.objects, rng)
+    return _jitter(image, rng, size, ROTATION_DEG["objects"]), f"object:{index}"
+
+
+def _character(sources: Sources, rng: np.random.Generator, size: int) -> Made:
+    """A handwritten digit (a quarter) or a letter or digit rendered in a font, either
+    polarity; a font's glyph (in any size and polarity) is one source."""
     if rng.random() < 0.25:  # handwritten digits, white ink on black as scikit-learn has them
-        return _jitter(_pick(sources.digits, rng), rng, size, 15, mirror=False)
+        index, image = _pick(sources.digits, rng)
+        return _jitter(image, rng, size, 15, mirror=False), f"sklearn-digit:{index}"
     font_path = sources.fonts[rng.integers(len(sources.fonts))]
     font = ImageFont.truetype(str(font_path), int(rng.integers(size // 2, int(size * 0.85))))
     glyph = GLYPHS[rng.integers(len(GLYPHS))]
     ink, paper = (0, 255) if rng.random() < 0.5 else (255, 0)
     canvas = Image.new("L", (size, size), paper)
     ImageDraw.Draw(canvas).text((size / 2, size / 2), glyph, fill=ink, font=font, anchor="mm")
-    return _jitter(np.asarray(canvas) / 255.0, rng, size, ROTATION_DEG["characters"], mirror=False)
+    image = _jitter(np.asarray(canvas) / 255.0, rng, size, ROTATION_DEG["characters"], mirror=False)
+    return image, f"font:{font_path.stem}:{glyph}"
 
 
-def _place(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
+def _place(sources: Sources, rng: np.random.Generator, size: int) -> Made:
     """A crop of a random photo at a random scale and orientation (rotated before cropping,
-    so the crop has no empty corners)."""
+    so the crop has no empty corners); the photo is the source."""
     names = sorted(sources.photos)
-    photo = sources.photos[names[rng.integers(len(names))]]
+    name = names[rng.integers(len(names))]
+    photo = sources.photos[name]
     short = min(photo.shape)
     side = int(short * rng.uniform(0.12, 0.6))
     reach = int(np.ceil(side * np.sqrt(2))) // 2 + 1  # half the diagonal: any rotation fits
@@ -283,10 +300,11 @@ def _place(sources: Sources, rng: np.random.Generator, size: int) -> np.ndarray:
     patch = patch.rotate(rng.uniform(0, 360), resample=Image.BILINEAR)
     c, h = patch.width / 2, side / 2
     box = (round(c - h), round(c - h), round(c + h), round(c + h))
-    return np.asarray(patch.resize((size, size), Image.BILINEAR, box=box, reducing_gap=2.0)) / 255.0
+    crop = patch.resize((size, size), Image.BILINEAR, box=box, reducing_gap=2.0)
+    return np.asarray(crop) / 255.0, f"photo:{name}"
 
 
-_MAKERS: dict[str, Callable[[Sources, np.random.Generator, int], np.ndarray]] = {
+_MAKERS: dict[str, Callable[[Sources, np.random.Generator, int], Made]] = {
     "faces": _face,
     "bodies": _body,
     "characters": _character,
@@ -337,8 +355,10 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
-def _pick(images: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    return images[rng.integers(len(images))]
+def _pick(images: list[np.ndarray], rng: np.random.Generator) -> tuple[int, np.ndarray]:
+    """A random image and its index."""
+    index = int(rng.integers(len(images)))
+    return index, images[index]
 
 
 def _font_files() -> list[Path]:

@@ -24,6 +24,7 @@ class Top1Comparison:
     top1: list[Interval]
     difference: list[Interval | None]
     images: int
+    sources: int
 
     def lines(self) -> list[str]:
         """One line per model, for the terminal."""
@@ -37,18 +38,24 @@ class Top1Comparison:
 
 
 def compare_top1(
-    correct: Mapping[str, np.ndarray], level: float = 0.95, seed: int = 0
+    correct: Mapping[str, np.ndarray],
+    *,
+    groups: np.ndarray | None = None,
+    level: float = 0.95,
+    seed: int = 0,
 ) -> Top1Comparison:
-    """Top-1 intervals of every model and paired intervals of (first model - each other)."""
+    """Top-1 intervals of every model and paired intervals of (first model - each other);
+    ``groups`` (the source image of each image) makes every draw resample whole sources, so
+    that variants of one image do not count as independent evidence."""
     names = list(correct)
     scores = [100.0 * np.asarray(correct[name], dtype=float) for name in names]
     if not names or any(s.shape != scores[0].shape for s in scores):
         raise ValueError("compared models must be scored on the same images")
-    top1 = [bootstrap_interval(s, level=level, seed=seed) for s in scores]
-    difference = [None] + [
-        paired_difference(scores[0], s, level=level, seed=seed) for s in scores[1:]
-    ]
-    return Top1Comparison(names, top1, difference, len(scores[0]))
+    common = {"groups": groups, "level": level, "seed": seed}
+    top1 = [bootstrap_interval(s, **common) for s in scores]
+    difference = [None] + [paired_difference(scores[0], s, **common) for s in scores[1:]]
+    n_sources = len(scores[0]) if groups is None else len(np.unique(groups))
+    return Top1Comparison(names, top1, difference, len(scores[0]), n_sources)
 
 
 def _fmt(interval: Interval, signed: bool = False) -> str:

@@ -32,7 +32,7 @@ def test_compared_top1_matches_each_plain_eval_and_the_difference_is_theirs(caps
     stc, none = plain_top1(STC, capsys, subset), plain_top1(NONE, capsys, subset)
     assert main(["eval", str(STC), "--compare", str(NONE), "--subset", str(subset)]) == 0
     out = capsys.readouterr().out
-    assert f"({subset} images)" in out
+    assert f"({subset} images from " in out  # data/categories/val names its sources
     first, second = out.strip().splitlines()[1:]
     top1 = [float(re.search(rf"top-1 {NUMBER} \[", line).group(1)) for line in (first, second)]
     assert top1 == pytest.approx([stc, none], abs=0.006)
@@ -53,6 +53,26 @@ def test_paired_difference_is_narrower_than_the_two_accuracies_when_errors_are_s
     assert diff.low > 0  # b's extra 2 % of misses are a real difference ...
     each = comparison.top1[0]
     assert diff.high - diff.low < (each.high - each.low) / 2  # ... resolved by the pairing
+
+
+def test_variants_of_one_source_widen_the_interval_as_one_image():
+    """2,000 images made from 100 sources, 20 variants each, right or wrong together: resampled
+    by source the interval is sqrt(20) times wider than counting 2,000 independent images."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(100), 20)
+    a = np.repeat(rng.random(100) < 0.7, 20)
+    b = np.repeat(rng.random(100) < 0.7, 20)
+    naive = compare_top1({"a": a, "b": b})
+    grouped = compare_top1({"a": a, "b": b}, groups=groups)
+    assert (grouped.images, grouped.sources, naive.sources) == (2000, 100, 2000)
+    for wide, narrow in [
+        (grouped.top1[0], naive.top1[0]),
+        (grouped.difference[1], naive.difference[1]),
+    ]:
+        assert wide.estimate == narrow.estimate
+        assert (wide.high - wide.low) / (narrow.high - narrow.low) == pytest.approx(
+            np.sqrt(20), rel=0.15
+        )
 
 
 def test_a_model_on_other_data_is_refused_by_name(tmp_path, capsys):

@@ -16,11 +16,13 @@ from tdsnn_core.cli import main
 from tdsnn_core.data import DataNotFoundError, build_dataset
 from tdsnn_core.data.categories import (
     CATEGORIES,
+    VAL_PHOTOS,
     build_category_dataset,
     category_images,
     load_sources,
     missing_sources,
 )
+from tdsnn_core.data.sources import read_sources
 
 PER_CLASS = {"train": 3, "val": 4}
 
@@ -63,12 +65,31 @@ def test_every_image_comes_from_its_own_seed(built: Path) -> None:
     """A rebuild gives the same pixels, and a smaller build is a prefix of a larger one."""
     sources = load_sources("val")
     for category in CATEGORIES:
-        again = list(category_images(category, sources, "val", 2, 72, seed=0))
+        again = [image for image, _ in category_images(category, sources, "val", 2, 72, seed=0)]
         for i, image in enumerate(again):
             written = np.asarray(Image.open(built / "val" / category / f"{category}_{i:05d}.png"))
             np.testing.assert_array_equal(image, written)
-        other = next(category_images(category, sources, "val", 1, 72, seed=1))
+        other, _ = next(category_images(category, sources, "val", 1, 72, seed=1))
         assert not np.array_equal(other, again[0])
+
+
+def test_every_image_names_its_source(built: Path) -> None:
+    """Each split's sources.json names the source of every image, as the generator made it:
+    the 20 val faces are LFW crops 80-99, the val places crops of the 5 held-out photos."""
+    for split, n in PER_CLASS.items():
+        made_from = read_sources(built / split)
+        assert len(made_from) == n * len(CATEGORIES)
+        sources = load_sources(split)
+        for category in CATEGORIES:
+            made = [src for _, src in category_images(category, sources, split, n, 72, seed=0)]
+            assert [made_from[f"{category}/{category}_{i:05d}.png"] for i in range(n)] == made
+    val = read_sources(built / "val")
+    assert all(v.startswith(("lfw-face:", "photo:", "font:", "sklearn-digit:",
+               "fashion-mnist-garment:", "object:")) for v in val.values())  # fmt: skip
+    photos = {v.split(":")[1] for k, v in val.items() if k.startswith("places/")}
+    assert photos <= set(VAL_PHOTOS)
+    faces = {int(v.split(":")[1]) for k, v in val.items() if k.startswith("faces/")}
+    assert faces <= set(range(20))
 
 
 def test_train_and_val_share_no_source() -> None:
@@ -97,7 +118,7 @@ def test_place_crops_cover_every_orientation() -> None:
     the counts are consistent with uniform (chi-square p > 0.01; the same crops unrotated give
     p = 0.0002: the photos' near-horizontal edges dominate)."""
     sources = load_sources("train")
-    crops = np.stack(list(category_images("places", sources, "train", 480, 72, seed=0)))
+    crops = np.stack([c for c, _ in category_images("places", sources, "train", 480, 72, seed=0)])
     counts = orientation_counts(dominant_orientations(crops))
     assert counts.min() >= 0.05 * len(crops), counts
     assert chisquare(counts).pvalue > 0.01, counts
