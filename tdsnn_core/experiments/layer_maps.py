@@ -58,6 +58,16 @@ def labelled_images(
     )
 
 
+def labelled_image_sources(ckpt: Checkpoint, settings: AnalysisSettings) -> np.ndarray | None:
+    """The source image of each of :func:`labelled_images`' images (its folder's
+    ``sources.json``; None where the data name no sources)."""
+    from tdsnn_core.data.sources import dataset_groups
+
+    return dataset_groups(
+        checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
+    )
+
+
 def dataset_tensors(dataset) -> tuple[torch.Tensor, np.ndarray]:
     """Every item of a labelled dataset, as (images [N, C, H, W], labels [N])."""
     images, labels = zip(*(dataset[i] for i in range(len(dataset))), strict=True)

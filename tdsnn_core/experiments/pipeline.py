@@ -24,7 +24,12 @@ from tdsnn_core.analysis.probes import (
     load_probe_folder,
 )
 from tdsnn_core.checkpoints import Checkpoint
-from tdsnn_core.experiments.layer_maps import default_layer, labelled_images, layer_orientation_map
+from tdsnn_core.experiments.layer_maps import (
+    default_layer,
+    labelled_image_sources,
+    labelled_images,
+    layer_orientation_map,
+)
 from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
 from tdsnn_core.experiments.robustness import RobustnessCurve, robustness_curves
 from tdsnn_core.experiments.settings import AnalysisSettings
@@ -52,10 +57,13 @@ PARTS = (
 @dataclass
 class ModelAnalysis:
     """Everything computed for one checkpoint; parts that failed are absent and explained in
-    ``errors``; ``timings`` holds seconds per part."""
+    ``errors``; ``timings`` holds seconds per part. ``image_sources`` is the source image of
+    each labelled test image (None: all independent), which intervals over those images
+    resample whole."""
 
     label: str
     checkpoint: Checkpoint
+    image_sources: np.ndarray | None = None
     probes: ProbeSet | None = None
     orientation: OrientationMap | None = None
     categories: CategoryMaps | None = None
@@ -110,6 +118,7 @@ def analyze_checkpoint(
     def data() -> tuple[torch.Tensor, np.ndarray]:
         if "data" not in cache:
             cache["data"] = labelled_images(ckpt, settings)
+            result.image_sources = labelled_image_sources(ckpt, settings)
         return cache["data"]
 
     def orientation() -> None:

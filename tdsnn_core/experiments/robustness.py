@@ -180,19 +180,23 @@ class RobustnessCurve:
     def __len__(self) -> int:
         return len(self.strengths)
 
-    def intervals(self, *, seed: int = 0) -> list[Interval]:
-        """Accuracy (%) at each strength with its 95 % bootstrap interval over the images."""
-        return [bootstrap_interval(100.0 * c, seed=seed) for c in self.correct]
+    def intervals(self, *, groups: np.ndarray | None = None, seed: int = 0) -> list[Interval]:
+        """Accuracy (%) at each strength with its 95 % bootstrap interval over the images, or
+        over whole ``groups`` (the source image of each image)."""
+        return [bootstrap_interval(100.0 * c, groups=groups, seed=seed) for c in self.correct]
 
-    def difference(self, other: RobustnessCurve, *, seed: int = 0) -> list[Interval]:
+    def difference(
+        self, other: RobustnessCurve, *, groups: np.ndarray | None = None, seed: int = 0
+    ) -> list[Interval]:
         """Accuracy of this model minus ``other``'s (points) at each strength, with a paired
-        bootstrap 95 % interval over the images (both curves must share strengths and images)."""
+        bootstrap 95 % interval over the images or whole ``groups`` (both curves must share
+        strengths and images)."""
         if not np.array_equal(self.strengths, other.strengths) or (
             self.correct.shape != other.correct.shape
         ):
             raise ValueError("curves compare only at the same strengths on the same images")
         return [
-            paired_difference(100.0 * a, 100.0 * b, seed=seed)
+            paired_difference(100.0 * a, 100.0 * b, groups=groups, seed=seed)
             for a, b in zip(self.correct, other.correct, strict=True)
         ]
 

@@ -84,26 +84,46 @@ def mean_word_entropy(words: np.ndarray) -> float:
 def resampled_word_entropy(words: np.ndarray, resamples: np.ndarray) -> np.ndarray:
     """:func:`mean_word_entropy` of each resample of the images: words [n_images, N],
     image indices [n_draws, m] (repeats allowed, e.g. a bootstrap) -> [n_draws]. Pass the
-    same resamples for two models' words (same images) for a paired interval.
+    same resamples for two models' words (same images) for a paired interval."""
+    resamples = np.atleast_2d(resamples)
+    n_draws, n_images = len(resamples), len(words)
+    draw_of = np.repeat(np.arange(n_draws), resamples.shape[1])
+    drawn = np.bincount(draw_of * n_images + resamples.ravel(), minlength=n_draws * n_images)
+    return weighted_word_entropy(words, drawn.reshape(n_draws, n_images))
 
-    Every draw's word counts are one product: (how often each image is drawn) [n_draws,
-    n_images] @ (one-hot word code per image) [n_images, units * codes], in unit chunks.
+
+def weighted_word_entropy(words: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """:func:`mean_word_entropy` of each draw of the images, given as how often it takes each
+    image: words [n_images, N], drawn [n_draws, n_images] -> [n_draws].
+
+    Every draw's word counts are one product: drawn @ (one-hot word code per image)
+    [n_images, units * codes], in unit chunks.
     """
     codes = word_codes(words)
-    resamples = np.atleast_2d(resamples)
-    (n_draws, m), (n_images, n_units) = resamples.shape, codes.shape
-    draw_of = np.repeat(np.arange(n_draws), m)
-    drawn = np.bincount(draw_of * n_images + resamples.ravel(), minlength=n_draws * n_images)
-    drawn = drawn.reshape(n_draws, n_images).astype(np.float32)
+    (n_images, n_units), drawn = codes.shape, np.atleast_2d(drawn).astype(np.float32)
     n_codes = int(codes.max()) + 1
     chunk = max(1, 2**23 // (n_images * n_codes))
-    total = np.zeros(n_draws)
+    total = np.zeros(len(drawn))
     for start in range(0, n_units, chunk):
         block = codes[:, start : start + chunk]
         onehot = (block[:, :, None] == np.arange(n_codes)).reshape(n_images, -1)
-        p = (drawn @ onehot.astype(np.float32)) / m  # [n_draws, units * codes]
+        p = (drawn @ onehot.astype(np.float32)) / drawn.sum(axis=1, keepdims=True)
         total -= (p * np.log2(p, out=np.zeros_like(p), where=p > 0)).sum(axis=1)
     return total / n_units
+
+
+def bootstrap_weights(
+    n_images: int, groups: np.ndarray | None, n_draws: int, seed: int
+) -> np.ndarray:
+    """How often each image is taken [n_draws, n_images] by bootstrap draws of whole groups
+    (``groups``: one id per image; None: every image its own)."""
+    _, index = np.unique(np.arange(n_images) if groups is None else groups, return_inverse=True)
+    index = index.reshape(-1)
+    n_groups = int(index.max()) + 1
+    draws = resample(n_groups, n_draws, seed)
+    drawn = np.zeros((n_draws, n_groups))
+    np.add.at(drawn, (np.arange(n_draws)[:, None], draws), 1.0)
+    return drawn[:, index]
 
 
 @dataclass(frozen=True)
@@ -124,19 +144,25 @@ class SpikingStatistics:
     correct: np.ndarray | None
     words: dict[str, np.ndarray]
 
-    def accuracy_interval(self, seed: int = 0) -> Interval | None:
-        """Accuracy (%) with its 95 % bootstrap interval over images (None if unlabelled)."""
+    def accuracy_interval(self, groups: np.ndarray | None = None, seed: int = 0) -> Interval | None:
+        """Accuracy (%) with its 95 % bootstrap interval over images, or over whole
+        ``groups`` (the source image of each image); None if unlabelled."""
         if self.correct is None:
             return None
-        return bootstrap_interval(100.0 * self.correct, seed=seed)
+        return bootstrap_interval(100.0 * self.correct, groups=groups, seed=seed)
 
 
 def mean_entropy_interval(
-    first: SpikingStatistics, second: SpikingStatistics | None = None, *, seed: int = 0
+    first: SpikingStatistics,
+    second: SpikingStatistics | None = None,
+    *,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
 ) -> Interval | None:
     """Mean spike-word entropy over the layers (bits) of ``first``, or of ``first`` minus
     ``second`` (same images: every draw resamples them once for both), with a 95 % bootstrap
-    interval over images; None when the two share no layer.
+    interval over images, or over whole ``groups`` (the source image of each image); None
+    when the two share no layer.
 
     A resample repeats images, which lowers a plug-in entropy: the replicates are centred
     on the estimate (bias-corrected percentile interval).
@@ -145,10 +171,10 @@ def mean_entropy_interval(
     layers = [n for n in first.words if all(n in o.words for o in others)]
     if not layers:
         return None
-    draws = resample(first.words[layers[0]].shape[0], ENTROPY_DRAWS, seed)
+    drawn = bootstrap_weights(first.words[layers[0]].shape[0], groups, ENTROPY_DRAWS, seed)
 
     def replicates(stats: SpikingStatistics) -> np.ndarray:
-        return np.mean([resampled_word_entropy(stats.words[n], draws) for n in layers], axis=0)
+        return np.mean([weighted_word_entropy(stats.words[n], drawn) for n in layers], axis=0)
 
     def estimate(stats: SpikingStatistics) -> float:
         return float(np.mean([stats.entropy_bits[n] for n in layers]))

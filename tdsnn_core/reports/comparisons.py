@@ -23,7 +23,7 @@ def _record(measure: str, interval: Interval) -> dict:
 
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
     """``second`` minus ``first`` on every paired measure both analyses have."""
-    rows = []
+    rows, groups = [], first.image_sources
     if first.orientation and second.orientation:
         smoothness = smoothness_difference(second.orientation, first.orientation)
         if smoothness is not None:
@@ -34,10 +34,15 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
             if (b := by_t.get(a.timesteps)) is None:
                 continue
             if a.correct is not None and b.correct is not None:
-                diff = paired_difference(100.0 * b.correct, 100.0 * a.correct, seed=seed)
+                diff = paired_difference(
+                    100.0 * b.correct, 100.0 * a.correct, groups=groups, seed=seed
+                )
                 rows.append(_record(f"accuracy at T = {a.timesteps} (points)", diff))
             own_t = a.timesteps == first.checkpoint.model.timesteps
-            if own_t and (entropy := mean_entropy_interval(b, a, seed=seed)) is not None:
+            if (
+                own_t
+                and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
+            ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
     if first.robustness and second.robustness:
         for name, curve in first.robustness.items():
@@ -45,7 +50,7 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
             if other is None or other.correct.shape != curve.correct.shape:
                 continue
             for strength, diff in zip(
-                curve.strengths, other.difference(curve, seed=seed), strict=True
+                curve.strengths, other.difference(curve, groups=groups, seed=seed), strict=True
             ):
                 if strength > 0:
                     rows.append(_record(f"{name} {strength:g} (points)", diff))

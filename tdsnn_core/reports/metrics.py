@@ -79,6 +79,9 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "timesteps": ckpt.model.timesteps,
             "test_top1": ckpt.meta.get("metrics", {}).get("eval_top1"),
         },
+        "test_images": None
+        if (g := result.image_sources) is None
+        else {"images": len(g), "sources": len(np.unique(g))},
         "errors": result.errors,
         "timings_s": result.timings,
     }
@@ -158,12 +161,16 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
         metrics["temporal"] = {
             "timesteps": [s.timesteps for s in result.temporal],
             "accuracy": [s.accuracy for s in result.temporal],
-            "accuracy_interval": [_bounds(s.accuracy_interval()) for s in result.temporal],
+            "accuracy_interval": [
+                _bounds(s.accuracy_interval(result.image_sources)) for s in result.temporal
+            ],
             "entropy_bits": {
                 layer: [s.entropy_bits[layer] for s in result.temporal]
                 for layer in own.entropy_bits
             },
-            "mean_entropy_interval": _bounds(mean_entropy_interval(own)),
+            "mean_entropy_interval": _bounds(
+                mean_entropy_interval(own, groups=result.image_sources)
+            ),
             "rate_per_step": own.rate_per_step,
         }
     if (sc := result.synchrony) is not None:
@@ -183,7 +190,9 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             name: {
                 "strength": curve.strengths,
                 "accuracy": curve.accuracy,
-                "accuracy_interval": [_bounds(i) for i in curve.intervals()],
+                "accuracy_interval": [
+                    _bounds(i) for i in curve.intervals(groups=result.image_sources)
+                ],
             }
             for name, curve in result.robustness.items()
         }

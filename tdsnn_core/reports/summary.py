@@ -175,8 +175,14 @@ def _robustness(name: str) -> Row:
     return row
 
 
+def _test_images(metrics: dict) -> str:
+    counted = _get(metrics, "test_images")
+    return "n/a" if counted is None else f"{counted['images']} ({counted['sources']})"
+
+
 ROWS: dict[str, Row] = {
     "top-1, full test set (%)": lambda m: _number(_get(m, "model", "test_top1")),
+    "test images of the rows below (their source images)": _test_images,
     "V1 smoothness [95 % interval] vs shuffled preferences": _smoothness,
     "V1 orientation diversity (22.5-degree bins)": _diversity,
     "pinwheel density per Lambda² (pi = 3.14)": _pinwheels,

@@ -28,6 +28,7 @@ def null(observed: float, mean: float, low: float, high: float, pct: float) -> d
 def metrics(smoothness: float, top1: float) -> dict:
     return {
         "model": {"timesteps": 4, "test_top1": top1},
+        "test_images": {"images": 256, "sources": 131},
         "orientation": {
             "smoothness_null": null(smoothness, 0.05, 0.0, 0.2, 100.0),
             "smoothness_interval": [smoothness - 0.04, smoothness + 0.03],
@@ -87,6 +88,7 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     models = {"stc": metrics(0.75, 86.0), "none": {"model": {"timesteps": 4}}}
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows["top-1, full test set (%)"] == ["86.00", "n/a"]
+    assert rows["test images of the rows below (their source images)"] == ["256 (131)", "n/a"]
     assert rows["V1 smoothness [95 % interval] vs shuffled preferences"] == [
         "0.75 [0.71, 0.78] (null 0.05 [0.00, 0.20], pct 100)",
         "n/a",

@@ -267,3 +267,40 @@ def test_fisher_information_matches_the_analytic_readout_gradient(patchnet):
     p = np.exp(logits) / np.exp(logits).sum()
     expected = np.sum((np.eye(3)[0] - p) ** 2) * (spikes @ spikes + 1)
     np.testing.assert_allclose(information, np.full(4, expected), rtol=1e-5)
+
+
+def test_images_shown_twice_count_once_when_grouped_by_source():
+    """Every image duplicated (two variants of one source): resampled by source, the entropy
+    and accuracy intervals are exactly those of the images shown once; counted as independent
+    images they come out narrower than they are."""
+    from tdsnn_core.experiments.temporal import SpikingStatistics
+
+    rng = np.random.default_rng(9)
+    spikes = (rng.random((4, 50, 16)) < 0.3).astype(np.uint8)
+    correct = rng.random(50) < 0.7
+    twice = np.concatenate([spikes, spikes], axis=1)
+    sources = np.tile(np.arange(50), 2)
+
+    def statistics(s: np.ndarray, right: np.ndarray) -> SpikingStatistics:
+        words = {"v1": spike_words(s)}
+        return SpikingStatistics(
+            timesteps=4,
+            rate_per_step={},
+            entropy_bits={"v1": mean_word_entropy(words["v1"])},
+            accuracy=100.0 * right.mean(),
+            correct=right,
+            words=words,
+        )
+
+    once, doubled = statistics(spikes, correct), statistics(twice, np.tile(correct, 2))
+    for grouped, alone in [
+        (mean_entropy_interval(doubled, groups=sources), mean_entropy_interval(once)),
+        (doubled.accuracy_interval(sources), once.accuracy_interval()),
+    ]:
+        assert (grouped.estimate, grouped.low, grouped.high) == pytest.approx(
+            (alone.estimate, alone.low, alone.high)
+        )
+    naive = doubled.accuracy_interval()
+    assert naive.high - naive.low < 0.8 * (
+        once.accuracy_interval().high - once.accuracy_interval().low
+    )
