@@ -27,7 +27,9 @@ BUNDLED = (
     "categories_rate",
     "categories_none",
     "categories_spikformer_stc",
+    "categories_spikformer_none",
     "categories_cornet_rt_stc",
+    "categories_cornet_rt_none",
 )
 MEASURED: dict[str, dict] = {}  # name -> the card check's re-measurement, shared by the tests
 
@@ -119,12 +121,24 @@ def v1_map(name: str):
     return layer_orientation_map(ckpt.model, ckpt.sheets[area_layer(ckpt.sheets, "V1")])
 
 
-def test_default_model_is_smoother_than_its_baseline_beyond_the_interval():
-    """STC minus the baseline on their shared sheet, with the 95 % interval from resampling
-    tiles of that sheet (the same tiles for both): the difference excludes 0 by far."""
-    difference = smoothness_difference(v1_map("categories_stc"), v1_map("categories_none"))
+@pytest.mark.parametrize(
+    ("architecture", "loss_adds_a_map"),
+    [("categories", True), ("categories_cornet_rt", True), ("categories_spikformer", False)],
+)
+def test_stc_minus_its_baseline_on_one_sheet(architecture: str, loss_adds_a_map: bool):
+    """Each architecture's STC model minus its baseline (same recipe, seed and swapped sheet),
+    with the 95 % interval from resampling tiles of that sheet (the same tiles for both).
+    sresnet_mini (0.41 [0.36, 0.45]) and cornet_rt_mini: the map is the loss's. spikformer_mini:
+    no difference (-0.00 [-0.17, +0.18]): its swapped sheet put a V1 unit's neighbours in its own
+    channel 11 times as often as chance, and a channel's tokens share their weights, so any
+    spikformer_mini has that map on this sheet (models/README.md)."""
+    stc, none = (f"{architecture}_{loss}" for loss in ("stc", "none"))
+    difference = smoothness_difference(v1_map(stc), v1_map(none))
     assert difference is not None  # one sheet
-    assert difference.low > 0.25
+    if loss_adds_a_map:
+        assert difference.low > 0  # the interval excludes 0
+    else:
+        assert difference.low < 0 < difference.high
 
 
 def test_all_three_architectures_have_a_v1_map_above_its_null():
