@@ -15,6 +15,7 @@ from tdsnn_core.experiments import (
     ClassifierScorer,
     ReadoutScorer,
     disc_lesion,
+    labelled_image_sources,
     labelled_images,
     unit_lesion,
 )
@@ -88,10 +89,12 @@ def _scorer(entry: ModelEntry, kind: str, layer: str, n_images: int, per_categor
         model = entry.analysis_model
         try:
             if kind == "classifier":
-                images, labels = labelled_images(
-                    entry.checkpoint, AnalysisSettings(subset=n_images)
+                settings = AnalysisSettings(subset=n_images)
+                images, labels = labelled_images(entry.checkpoint, settings)
+                sources = labelled_image_sources(entry.checkpoint, settings)
+                entry.cache[key] = ClassifierScorer(
+                    model, images, labels, entry.classes, sources=sources
                 )
-                entry.cache[key] = ClassifierScorer(model, images, labels, entry.classes)
             else:
                 entry.cache[key] = ReadoutScorer.fit(model, probe_set(entry, per_category), layer)
         except (DataNotFoundError, ValueError) as exc:

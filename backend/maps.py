@@ -18,11 +18,10 @@ from tdsnn_core.analysis import (
     CategoryMaps,
     OrientationMap,
     ProbeSet,
-    category_maps,
     default_probe_set,
 )
 from tdsnn_core.analysis.grid import SheetGrid
-from tdsnn_core.experiments import area_layer, layer_orientation_map
+from tdsnn_core.experiments import area_layer, layer_orientation_map, probe_category_maps
 from tdsnn_core.recording import record_rates
 
 MapKind = Literal["orientation", "pinwheels", "category", "patches"]
@@ -71,7 +70,7 @@ def probe_set(entry: ModelEntry, per_category: int) -> ProbeSet:
 def _categories(entry: ModelEntry, layer: str, per_category: int) -> CategoryMaps:
     probes = probe_set(entry, per_category)
     rates = record_rates(entry.analysis_model, probes.images, [layer])[layer]
-    return category_maps(entry.sheets[layer].positions, rates, probes.labels, probes.categories)
+    return probe_category_maps(entry.sheets[layer].positions, rates, probes)
 
 
 def _finite(values):

@@ -6,8 +6,10 @@ runner, :mod:`tdsnn_core.recording`). Pure map metrics on arrays are :mod:`tdsnn
 from tdsnn_core.experiments.layer_maps import (
     area_layer,
     default_layer,
+    labelled_image_sources,
     labelled_images,
     layer_orientation_map,
+    probe_category_maps,
 )
 from tdsnn_core.experiments.lesions import (
     ClassifierScorer,
@@ -64,8 +66,10 @@ __all__ = [
     "fgsm",
     "fisher_information",
     "gaussian_noise",
+    "labelled_image_sources",
     "labelled_images",
     "layer_orientation_map",
+    "probe_category_maps",
     "lesion_sweep",
     "mean_word_entropy",
     "perturbed_accuracy",

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from tdsnn_core.analysis.maps import OrientationMap, orientation_map
+from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, category_maps, orientation_map
+from tdsnn_core.analysis.probes import ProbeSet
 from tdsnn_core.analysis.stimuli import grating_set
 from tdsnn_core.checkpoints import Checkpoint
 from tdsnn_core.experiments.settings import AnalysisSettings
@@ -66,6 +67,17 @@ def labelled_image_sources(ckpt: Checkpoint, settings: AnalysisSettings) -> np.n
     return dataset_groups(
         checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
     )
+
+
+def probe_category_maps(
+    positions: np.ndarray, rates: np.ndarray, probes: ProbeSet, **kwargs
+) -> CategoryMaps:
+    """Category maps of a layer (unit ``positions``) from its ``rates`` [n_probes, N] to
+    ``probes``: the variants of one source image are averaged first, so that a t statistic
+    or a permutation null counts independent images, not near-copies (``kwargs`` go to
+    :func:`~tdsnn_core.analysis.maps.category_maps`)."""
+    per_source, labels = probes.source_means(rates)
+    return category_maps(positions, per_source, labels, probes.categories, **kwargs)
 
 
 def dataset_tensors(dataset) -> tuple[torch.Tensor, np.ndarray]:

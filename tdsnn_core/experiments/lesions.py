@@ -114,13 +114,14 @@ class ClassifierScorer:
     categories: tuple[str, ...]
     batch_size: int = 64
     timesteps: int | None = None
+    sources: np.ndarray | None = None  # each image's source image (None: all independent)
 
     def __call__(self, lesions: Lesions | None = None) -> Score:
         predicted = predict(
             self.model, self.images, self.batch_size, timesteps=self.timesteps, lesions=lesions
         )
         labels = np.asarray(self.labels)
-        return Score(predicted == labels, labels, len(self.categories))
+        return Score(predicted == labels, labels, len(self.categories), self.sources)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from tdsnn_core.analysis.dimensionality import effective_dimensionality
-from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, category_maps, selectivity_peak
+from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, selectivity_peak
 from tdsnn_core.analysis.probes import (
     DEFAULT_PER_CATEGORY,
     ProbeSet,
@@ -29,6 +29,7 @@ from tdsnn_core.experiments.layer_maps import (
     labelled_image_sources,
     labelled_images,
     layer_orientation_map,
+    probe_category_maps,
 )
 from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
 from tdsnn_core.experiments.robustness import RobustnessCurve, robustness_curves
@@ -126,12 +127,10 @@ def analyze_checkpoint(
 
     def categories() -> None:
         recorded = probe_rates()[it]  # sets result.probes
-        rates, labels = result.probes.source_means(recorded)  # variants are not data
-        result.categories = category_maps(
+        result.categories = probe_category_maps(
             ckpt.sheets[it].positions,
-            rates,
-            labels,
-            result.probes.categories,
+            recorded,
+            result.probes,
             n_samples=settings.smoothness_samples,
             seed=seed,
         )

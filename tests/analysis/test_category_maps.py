@@ -189,3 +189,29 @@ def test_permutation_null_input_checks():
         label_permutation_null(positions[:10], responses, LABELS)
     with pytest.raises(ValueError, match="at least 2"):
         label_permutation_null(positions, responses, np.r_[np.zeros(99), 1])
+
+
+def test_probe_maps_count_each_source_once():
+    """The service and tdsnn analyze share one recipe: 30 variants of each of 12 source
+    images give the maps of the 12 images themselves, not of 360 independent ones."""
+    import torch
+
+    from tdsnn_core.analysis.maps import category_maps
+    from tdsnn_core.analysis.probes import ProbeSet
+    from tdsnn_core.experiments import probe_category_maps
+
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(0, 20, (150, 2))
+    rates = rng.random((12, 150))
+    labels = np.repeat([0, 1, 2], 4)
+    probes = ProbeSet(
+        torch.zeros(360, 1, 4, 4),
+        np.repeat(labels, 30),
+        ("faces", "bodies", "places"),
+        sources=np.repeat(np.arange(12), 30),
+    )
+    shared = {"n_permutations": 20, "seed": 0}
+    variants = probe_category_maps(positions, np.repeat(rates, 30, axis=0), probes, **shared)
+    images = category_maps(positions, rates, labels, probes.categories, **shared)
+    for name in probes.categories:
+        np.testing.assert_allclose(variants.t_values[name], images.t_values[name])
