@@ -41,7 +41,7 @@ data:  ## Debian's Fashion-MNIST (31 MB), fonts and nature photos: the sources o
 	$(call debian,mate-backgrounds,$(PHOTOS),the place photos of the category dataset)
 
 categories: $(STAMP) data  ## the offline category dataset of the categories_* models (~1 min; tdsnn data build)
-	@[ -e $(CATEGORIES)/provenance.json ] || $(BIN)/tdsnn data build --out $(CATEGORIES) --no-progress
+	@[ -e $(CATEGORIES)/val/sources.json ] || $(BIN)/tdsnn data build --out $(CATEGORIES) --no-progress
 
 browser:  ## Debian's Chromium, driven by Playwright in the dashboard tests (no browser download)
 	$(call debian,chromium,$(CHROMIUM),the browser of the dashboard tests)

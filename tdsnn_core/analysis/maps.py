@@ -69,6 +69,7 @@ class OrientationMap:
     pinwheel_null: PinwheelNull
     sheet_edge_mm: float
     hypercolumn_width_mm: float
+    sample_size: int
     seed: int
 
     @property
@@ -91,6 +92,7 @@ def smoothness_difference(first: OrientationMap, second: OrientationMap) -> Inte
         v1_distance_bin_edges(first.hypercolumn_width_mm),
         sheet_edge_mm=first.sheet_edge_mm,
         n_samples=len(first.smoothness.curves),
+        sample_size=first.sample_size,
         seed=first.seed,
     )
 
@@ -167,6 +169,7 @@ def orientation_map(
         ),
         sheet_edge_mm=edge,
         hypercolumn_width_mm=hypercolumn_width_mm,
+        sample_size=sample_size,
         seed=seed,
     )
 
