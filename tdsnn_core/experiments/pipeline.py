@@ -79,6 +79,11 @@ class ModelAnalysis:
     errors: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def sources_of(self, n_images: int) -> np.ndarray | None:
+        """The source ids of the first ``n_images`` labelled test images (a part that uses
+        fewer, as robustness does, takes a prefix); None when they name no sources."""
+        return None if self.image_sources is None else self.image_sources[:n_images]
+
 
 def analyze_checkpoint(
     ckpt: Checkpoint,

@@ -144,6 +144,12 @@ class SpikingStatistics:
     correct: np.ndarray | None
     words: dict[str, np.ndarray]
 
+    @property
+    def n_images(self) -> int:
+        if self.correct is not None:
+            return len(self.correct)
+        return len(next(iter(self.words.values()))) if self.words else 0
+
     def accuracy_interval(self, groups: np.ndarray | None = None, seed: int = 0) -> Interval | None:
         """Accuracy (%) with its 95 % bootstrap interval over images, or over whole
         ``groups`` (the source image of each image); None if unlabelled."""

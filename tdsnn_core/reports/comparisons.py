@@ -23,7 +23,7 @@ def _record(measure: str, interval: Interval) -> dict:
 
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
     """``second`` minus ``first`` on every paired measure both analyses have."""
-    rows, groups = [], first.image_sources
+    rows = []
     if first.orientation and second.orientation:
         smoothness = smoothness_difference(second.orientation, first.orientation)
         if smoothness is not None:
@@ -33,6 +33,7 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
         for a in first.temporal:
             if (b := by_t.get(a.timesteps)) is None:
                 continue
+            groups = first.sources_of(a.n_images)
             if a.correct is not None and b.correct is not None:
                 diff = paired_difference(
                     100.0 * b.correct, 100.0 * a.correct, groups=groups, seed=seed
@@ -50,7 +51,9 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
             if other is None or other.correct.shape != curve.correct.shape:
                 continue
             for strength, diff in zip(
-                curve.strengths, other.difference(curve, groups=groups, seed=seed), strict=True
+                curve.strengths,
+                other.difference(curve, groups=first.sources_of(len(curve.correct[0])), seed=seed),
+                strict=True,
             ):
                 if strength > 0:
                     rows.append(_record(f"{name} {strength:g} (points)", diff))

@@ -162,14 +162,14 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "timesteps": [s.timesteps for s in result.temporal],
             "accuracy": [s.accuracy for s in result.temporal],
             "accuracy_interval": [
-                _bounds(s.accuracy_interval(result.image_sources)) for s in result.temporal
+                _bounds(s.accuracy_interval(result.sources_of(s.n_images))) for s in result.temporal
             ],
             "entropy_bits": {
                 layer: [s.entropy_bits[layer] for s in result.temporal]
                 for layer in own.entropy_bits
             },
             "mean_entropy_interval": _bounds(
-                mean_entropy_interval(own, groups=result.image_sources)
+                mean_entropy_interval(own, groups=result.sources_of(own.n_images))
             ),
             "rate_per_step": own.rate_per_step,
         }
@@ -191,7 +191,8 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                 "strength": curve.strengths,
                 "accuracy": curve.accuracy,
                 "accuracy_interval": [
-                    _bounds(i) for i in curve.intervals(groups=result.image_sources)
+                    _bounds(i)
+                    for i in curve.intervals(groups=result.sources_of(curve.correct.shape[1]))
                 ],
             }
             for name, curve in result.robustness.items()

@@ -160,3 +160,41 @@ def test_chosen_parts_and_a_smoothness_difference_on_one_sheet(tmp_path, tiny_ch
     (row,) = document["paired_differences"]["twin"]
     assert row["measure"] == "V1 smoothness (same sheet, tiles resampled)"
     assert (row["difference"], row["low"], row["high"]) == (0.0, 0.0, 0.0)
+
+
+def test_image_folder_sources_carry_into_every_interval(tmp_path, tiny_checkpoint):
+    """Labelled images from a folder with sources.json (3 variants of each of 10 sources per
+    class): accuracy vs T, robustness (on a prefix of the images) and entropy intervals are
+    taken over sources, and the report says how many there are."""
+    import numpy as np
+    from PIL import Image
+
+    from tdsnn_core.data.sources import write_sources
+
+    made_from = {}
+    for label in range(10):  # the tiny model's 10 outputs
+        folder = tmp_path / "data" / "val" / f"class{label}"
+        folder.mkdir(parents=True)
+        for i in range(6):
+            pixels = np.random.default_rng((label, i // 3)).integers(0, 255, (28, 28))
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+            made_from[f"class{label}/{i}.png"] = f"{label}-{i // 3}"
+    write_sources(tmp_path / "data" / "val", made_from)
+    out = tmp_path / "report"
+    argv = [str(tiny_checkpoint), "--out", str(out), *SMALL, "--data", "imagefolder"]
+    argv += [
+        "--root",
+        str(tmp_path / "data"),
+        "--subset",
+        "60",
+        "--parts",
+        "temporal",
+        "robustness",
+    ]
+    assert analyze(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["models"]["tiny"]
+    assert metrics["errors"] == {}
+    assert metrics["test_images"] == {"images": 60, "sources": 20}
+    low, high = metrics["robustness"]["fgsm"]["accuracy_interval"][0]
+    assert low <= metrics["robustness"]["fgsm"]["accuracy"][0] <= high
+    assert len(metrics["temporal"]["accuracy_interval"]) == 2
