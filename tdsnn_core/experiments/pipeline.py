@@ -80,9 +80,20 @@ class ModelAnalysis:
     timings: dict[str, float] = field(default_factory=dict)
 
     def sources_of(self, n_images: int) -> np.ndarray | None:
-        """The source ids of the first ``n_images`` labelled test images (a part that uses
-        fewer, as robustness does, takes a prefix); None when they name no sources."""
-        return None if self.image_sources is None else self.image_sources[:n_images]
+        """The source ids of the ``n_images`` labelled test images a part used (a part that
+        uses fewer than all, as robustness does, takes :func:`spread_subset`'s); None when
+        they name no sources."""
+        if self.image_sources is None:
+            return None
+        return self.image_sources[spread_subset(len(self.image_sources), n_images)]
+
+
+def spread_subset(n_total: int, n: int) -> np.ndarray:
+    """``n`` indices spread evenly over ``n_total`` (all when n >= n_total): a class-sorted
+    test set (an image folder's) gives every class its share, where a prefix would give the
+    first classes only."""
+    n = min(n, n_total)
+    return np.arange(n) * n_total // n
 
 
 def analyze_checkpoint(
@@ -189,14 +200,14 @@ def analyze_checkpoint(
 
     def fisher() -> None:
         images, labels = data()
-        n = settings.fisher_images
-        result.fisher = fisher_information(model, images[:n], labels[:n])
+        chosen = spread_subset(len(images), settings.fisher_images)
+        result.fisher = fisher_information(model, images[chosen], labels[chosen])
 
     def robustness() -> None:
         images, labels = data()
-        n = settings.robustness_subset
+        chosen = spread_subset(len(images), settings.robustness_subset)
         result.robustness = robustness_curves(
-            model, images[:n], labels[:n], settings.robustness, batch_size=bs, seed=seed
+            model, images[chosen], labels[chosen], settings.robustness, batch_size=bs, seed=seed
         )
 
     steps: dict[str, Callable[[], None]] = {

@@ -12,8 +12,9 @@ class AnalysisSettings:
     """What to compute and on how much data (the ``tdsnn analyze`` options).
 
     ``data``/``root`` default to the checkpoint's training data; ``subset`` labelled test
-    images feed accuracy vs T, synchrony and (the first ``robustness_subset``) robustness;
-    the first ``fisher_images`` feed Fisher information. Lesion radii are fractions of the
+    images feed accuracy vs T, synchrony and (``robustness_subset`` of them, spread evenly
+    over the classes) robustness; ``fisher_images`` of them, spread alike, feed Fisher
+    information. Lesion radii are fractions of the
     IT sheet's edge, each lesion compared with ``lesion_controls`` random lesions of as many
     units. ``v1_layer``/``it_layer`` default to the first V1 and the last layer.
     ``bootstrap_draws`` resamplings of the images give every model-vs-model interval.

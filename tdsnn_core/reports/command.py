@@ -82,7 +82,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=0.15,
         help="lesion radius as a fraction of the IT sheet edge",
     )
-    p.add_argument("--robustness-subset", type=int, default=128)
+    p.add_argument(
+        "--robustness-subset",
+        type=int,
+        default=128,
+        help="test images for robustness (of --subset, spread evenly over the classes)",
+    )
     for name, strengths in DEFAULT_STRENGTHS.items():
         p.add_argument(
             f"--{name.replace('_', '-')}",

@@ -3,6 +3,7 @@
 import argparse
 import json
 
+import numpy as np
 import pytest
 from analysis_models import make_checkpoint
 
@@ -198,3 +199,14 @@ def test_image_folder_sources_carry_into_every_interval(tmp_path, tiny_checkpoin
     low, high = metrics["robustness"]["fgsm"]["accuracy_interval"][0]
     assert low <= metrics["robustness"]["fgsm"]["accuracy"][0] <= high
     assert len(metrics["temporal"]["accuracy_interval"]) == 2
+
+
+def test_parts_on_fewer_images_spread_them_over_the_classes():
+    """An image folder lists its images class by class: 64 of 256 taken as a prefix would
+    be one or two classes; spread, each of 8 classes gets its 8."""
+    from tdsnn_core.experiments.pipeline import spread_subset
+
+    labels = np.repeat(np.arange(8), 32)
+    chosen = spread_subset(len(labels), 64)
+    assert np.bincount(labels[chosen]).tolist() == [8] * 8
+    assert spread_subset(10, 50).tolist() == list(range(10))

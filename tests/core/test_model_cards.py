@@ -147,7 +147,7 @@ def test_all_three_architectures_have_a_v1_map_above_its_null():
     V1 units) get theirs on sheets swapped on an auxiliary model of their own architecture:
     on the unswapped retinotopic sheet (their first release) both scored at the 13th-62nd
     percentile, since a channel is tuned alike at every location. (Baselines on the same
-    sheets: cornet's 0.00, spikformer's 0.25: most of spikformer's map is its sheet's.)"""
+    sheets: test_stc_minus_its_baseline_on_one_sheet.)"""
     for name in ("categories_stc", "categories_spikformer_stc", "categories_cornet_rt_stc"):
         assert measured(name)["smoothness_percentile"] > 95, name
 
@@ -162,11 +162,14 @@ def test_default_model_orientation_spread_and_accuracy_stay_near_the_goals():
     assert stc["top1"] > none["top1"] - 2.5
 
 
-def test_default_model_face_patch_lesion_is_category_specific():
-    """Issue #12's lesion goal, met for faces: a disc lesion on the default model's face patch
-    (15 % of the IT sheet's edge) costs faces at least twice what random lesions of as many
-    units cost, and the 95 % intervals lie apart (all 400 validation probes per category:
-    half fit the readout, half are scored). The baseline's face lesion is not specific."""
+def test_default_model_face_patch_lesion_costs_faces_more_than_random_and_baseline():
+    """Issue #12's lesion goal, on the shipped files: a disc lesion on the default model's face
+    patch (15 % of the IT sheet's edge) costs faces at least twice what random lesions of as
+    many units cost (20.5 vs 3.0 points), and more than the same lesion costs the baseline's
+    faces, intervals apart. "Specific" in metrics.md's conservative sense (the deficit's 95 %
+    interval clears the random controls') it is not: the 400 validation faces are variants of
+    20 LFW crops (sources.json), so the readout is scored on 10 independent faces, and the
+    control's interval, resampled over those sources, reaches 22 points (models/README.md)."""
     settings = AnalysisSettings(probe_root=str(PROBES))
     effects = {
         name: analyze_checkpoint(
@@ -181,5 +184,4 @@ def test_default_model_face_patch_lesion_is_category_specific():
     faces = list(stc).index("faces")
     face = stc["faces"]
     assert face.deficit[faces] >= 2 * max(face.control_deficit[faces], 1.0)
-    assert face.specific[faces]
-    assert not none["faces"].specific[faces]
+    assert face.deficit_interval[faces, 0] > none["faces"].deficit_interval[faces, 1]
