@@ -15,8 +15,7 @@ from tdsnn_core.experiments import (
     ClassifierScorer,
     ReadoutScorer,
     disc_lesion,
-    labelled_image_sources,
-    labelled_images,
+    labelled_data,
     unit_lesion,
 )
 
@@ -89,9 +88,9 @@ def _scorer(entry: ModelEntry, kind: str, layer: str, n_images: int, per_categor
         model = entry.analysis_model
         try:
             if kind == "classifier":
-                settings = AnalysisSettings(subset=n_images)
-                images, labels = labelled_images(entry.checkpoint, settings)
-                sources = labelled_image_sources(entry.checkpoint, settings)
+                images, labels, sources = labelled_data(
+                    entry.checkpoint, AnalysisSettings(subset=n_images)
+                )
                 entry.cache[key] = ClassifierScorer(
                     model, images, labels, entry.classes, sources=sources
                 )

@@ -60,6 +60,13 @@ def resample(n_groups: int, n_draws: int = N_DRAWS, seed: int = 0) -> np.ndarray
     return np.random.default_rng(seed).integers(0, n_groups, size=(n_draws, n_groups))
 
 
+def draw_counts(draws: np.ndarray, n_groups: int) -> np.ndarray:
+    """How often each group is taken by each draw: indices [n_draws, m] -> [n_draws, n_groups]."""
+    draws = np.atleast_2d(draws)
+    flat = np.arange(len(draws))[:, None] * n_groups + draws
+    return np.bincount(flat.ravel(), minlength=len(draws) * n_groups).reshape(-1, n_groups)
+
+
 def percentile_interval(estimate: float, replicates: np.ndarray, level: float) -> Interval:
     """The central ``level`` percentile interval of bootstrap ``replicates``."""
     if not 0 < level < 1:

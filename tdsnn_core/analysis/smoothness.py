@@ -11,7 +11,13 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 from tdsnn_core.analysis._validation import as_positions, as_unit_values
-from tdsnn_core.analysis.intervals import N_DRAWS, Interval, percentile_interval, resample
+from tdsnn_core.analysis.intervals import (
+    N_DRAWS,
+    Interval,
+    draw_counts,
+    percentile_interval,
+    resample,
+)
 from tdsnn_core.analysis.nulls import NullComparison
 
 NULL_CHUNK_ELEMENTS = 4_000_000  # shuffles x pairs evaluated at once by smoothness_null
@@ -310,9 +316,7 @@ def smoothness_interval(
         for p, v in maps
     ]
     n_tiles = len(tiles[0][0])
-    draws = resample(n_tiles, n_draws, seed)
-    weights = np.zeros((n_draws, n_tiles))
-    np.add.at(weights, (np.arange(n_draws)[:, None], draws), 1.0)
+    weights = draw_counts(resample(n_tiles, n_draws, seed), n_tiles).astype(float)
     everything = np.ones((1, n_tiles))
     estimates = [_tile_replicates(s, c, everything)[0] for s, c in tiles]
     replicates = [_tile_replicates(s, c, weights) for s, c in tiles]

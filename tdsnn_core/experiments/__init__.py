@@ -6,7 +6,7 @@ runner, :mod:`tdsnn_core.recording`). Pure map metrics on arrays are :mod:`tdsnn
 from tdsnn_core.experiments.layer_maps import (
     area_layer,
     default_layer,
-    labelled_image_sources,
+    labelled_data,
     labelled_images,
     layer_orientation_map,
     probe_category_maps,
@@ -22,7 +22,7 @@ from tdsnn_core.experiments.lesions import (
     random_units,
     unit_lesion,
 )
-from tdsnn_core.experiments.pipeline import PARTS, ModelAnalysis, analyze_checkpoint
+from tdsnn_core.experiments.pipeline import ModelAnalysis, analyze_checkpoint
 from tdsnn_core.experiments.robustness import (
     RobustnessCurve,
     fgsm,
@@ -33,7 +33,7 @@ from tdsnn_core.experiments.robustness import (
     pixel_masking,
     robustness_curves,
 )
-from tdsnn_core.experiments.settings import AnalysisSettings
+from tdsnn_core.experiments.settings import PARTS, AnalysisSettings
 from tdsnn_core.experiments.temporal import (
     SpikingStatistics,
     SynchronyCurve,
@@ -66,7 +66,7 @@ __all__ = [
     "fgsm",
     "fisher_information",
     "gaussian_noise",
-    "labelled_image_sources",
+    "labelled_data",
     "labelled_images",
     "layer_orientation_map",
     "lesion_sweep",

@@ -26,14 +26,13 @@ from tdsnn_core.analysis.probes import (
 from tdsnn_core.checkpoints import Checkpoint
 from tdsnn_core.experiments.layer_maps import (
     default_layer,
-    labelled_image_sources,
-    labelled_images,
+    labelled_data,
     layer_orientation_map,
     probe_category_maps,
 )
 from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
 from tdsnn_core.experiments.robustness import RobustnessCurve, robustness_curves
-from tdsnn_core.experiments.settings import AnalysisSettings
+from tdsnn_core.experiments.settings import PARTS, AnalysisSettings
 from tdsnn_core.experiments.temporal import (
     SpikingStatistics,
     SynchronyCurve,
@@ -42,17 +41,6 @@ from tdsnn_core.experiments.temporal import (
     timestep_sweep,
 )
 from tdsnn_core.recording import record_rates
-
-PARTS = (
-    "orientation",
-    "categories",
-    "dimensionality",
-    "lesions",
-    "temporal",
-    "synchrony",
-    "fisher",
-    "robustness",
-)
 
 
 @dataclass
@@ -134,8 +122,8 @@ def analyze_checkpoint(
 
     def data() -> tuple[torch.Tensor, np.ndarray]:
         if "data" not in cache:
-            cache["data"] = labelled_images(ckpt, settings)
-            result.image_sources = labelled_image_sources(ckpt, settings)
+            images, labels, result.image_sources = labelled_data(ckpt, settings)
+            cache["data"] = (images, labels)
         return cache["data"]
 
     def orientation() -> None:

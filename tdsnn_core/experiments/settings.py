@@ -6,6 +6,17 @@ from dataclasses import dataclass, field
 
 from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
 
+PARTS = (  # the analyses of tdsnn analyze, in the order they run
+    "orientation",
+    "categories",
+    "dimensionality",
+    "lesions",
+    "temporal",
+    "synchrony",
+    "fisher",
+    "robustness",
+)
+
 
 @dataclass
 class AnalysisSettings:

@@ -15,6 +15,7 @@ from scipy.spatial.distance import pdist, squareform
 from tdsnn_core.analysis.intervals import (
     Interval,
     bootstrap_interval,
+    draw_counts,
     percentile_interval,
     resample,
 )
@@ -85,11 +86,7 @@ def resampled_word_entropy(words: np.ndarray, resamples: np.ndarray) -> np.ndarr
     """:func:`mean_word_entropy` of each resample of the images: words [n_images, N],
     image indices [n_draws, m] (repeats allowed, e.g. a bootstrap) -> [n_draws]. Pass the
     same resamples for two models' words (same images) for a paired interval."""
-    resamples = np.atleast_2d(resamples)
-    n_draws, n_images = len(resamples), len(words)
-    draw_of = np.repeat(np.arange(n_draws), resamples.shape[1])
-    drawn = np.bincount(draw_of * n_images + resamples.ravel(), minlength=n_draws * n_images)
-    return weighted_word_entropy(words, drawn.reshape(n_draws, n_images))
+    return weighted_word_entropy(words, draw_counts(resamples, len(words)))
 
 
 def weighted_word_entropy(words: np.ndarray, drawn: np.ndarray) -> np.ndarray:
@@ -120,10 +117,7 @@ def bootstrap_weights(
     _, index = np.unique(np.arange(n_images) if groups is None else groups, return_inverse=True)
     index = index.reshape(-1)
     n_groups = int(index.max()) + 1
-    draws = resample(n_groups, n_draws, seed)
-    drawn = np.zeros((n_draws, n_groups))
-    np.add.at(drawn, (np.arange(n_draws)[:, None], draws), 1.0)
-    return drawn[:, index]
+    return draw_counts(resample(n_groups, n_draws, seed), n_groups)[:, index]
 
 
 @dataclass(frozen=True)

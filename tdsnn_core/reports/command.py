@@ -7,9 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tdsnn_core.experiments.pipeline import PARTS
 from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
-from tdsnn_core.experiments.settings import AnalysisSettings
+from tdsnn_core.experiments.settings import PARTS, AnalysisSettings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
