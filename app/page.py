@@ -17,6 +17,7 @@ from app.status import Status
 from app.stimulus import Stimulus, StimulusControls
 from app.temporal import FiringRates, timestep_cursor
 from app.text import markdown
+from app.widgets import at_once
 from backend.client import Spikes
 
 DEFAULT_MODEL = "categories_stc"  # the bundled default model (or the first categories_stc*)
@@ -81,10 +82,10 @@ class Dashboard:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.status = Status()
-        self.model = pn.widgets.Select(label="Model", options=[])
+        self.model = at_once(pn.widgets.Select(label="Model", options=[]))
         self.about = markdown("", name="model-summary")
-        self.timesteps = pn.widgets.IntSlider(
-            label="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4
+        self.timesteps = at_once(
+            pn.widgets.IntSlider(label="Timesteps (T)", start=1, end=MAX_TIMESTEPS, value=4)
         )
         self.stimulus = StimulusControls(service, self.show_stimulus)
         self.prediction = markdown("", name="prediction")

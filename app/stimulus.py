@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import panel as pn
 
 from app.service import Service
+from app.widgets import at_once
 
 KINDS = ("Grating", "Probe image", "Upload")
 
@@ -32,24 +33,29 @@ class StimulusControls:
 
     def __init__(self, service: Service, on_change: Callable[[], Awaitable[None]]) -> None:
         self.service, self.on_change = service, on_change
-        slider = pn.widgets.FloatSlider
+
+        def slider(**options) -> pn.widgets.FloatSlider:
+            return at_once(pn.widgets.FloatSlider(**options))
+
         self.orientation = slider(name="Orientation (deg)", start=0, end=180, step=5, value=45)
         self.frequency = slider(
             name="Spatial frequency (cycles/image)", start=0.5, end=14, step=0.5, value=4
         )
         self.phase = slider(name="Phase (deg)", start=0, end=360, step=15, value=0)
         self.contrast = slider(name="Contrast", start=0, end=1, step=0.05, value=1)
-        self.probe = pn.widgets.Select(label="Probe image", options={})
-        self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg", label="upload")
+        self.probe = at_once(pn.widgets.Select(label="Probe image", options={}))
+        self.upload = at_once(pn.widgets.FileInput(accept=".png,.jpg,.jpeg", label="upload"))
         self.preview = pn.pane.HTML("", name="stimulus-preview", height=100)
         self._probes: dict[str, bytes] = {}
         grating = pn.Column(self.orientation, self.frequency, self.phase, self.contrast)
-        self.tabs = pn.Tabs(
-            ("Grating", grating),
-            ("Probe image", self.probe),
-            ("Upload", self.upload),
-            dynamic=False,
-            name="stimulus-tabs",
+        self.tabs = at_once(
+            pn.Tabs(
+                ("Grating", grating),
+                ("Probe image", self.probe),
+                ("Upload", self.upload),
+                dynamic=False,
+                name="stimulus-tabs",
+            )
         )
         self.panel = pn.Column(self.tabs, self.preview)
         self.tabs.param.watch(self._changed, "active")

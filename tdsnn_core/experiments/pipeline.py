@@ -183,7 +183,12 @@ def analyze_checkpoint(
 
     def synchrony() -> None:
         result.synchrony = synchrony_vs_distance(
-            model, data()[0], ckpt.sheets[v1], batch_size=bs, seed=seed
+            model,
+            data()[0],
+            ckpt.sheets[v1],
+            batch_size=bs,
+            seed=seed,
+            groups=result.image_sources,
         )
 
     def fisher() -> None:

@@ -301,11 +301,12 @@ def synchrony_curve(
     layer: str = "",
     draws: int = 0,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> SynchronyCurve:
     """Raw, shift-predictor and excess r_CCG (lags -W..W) of every unit pair of spikes
     [T, n_images, N] at ``positions`` [N, 2] (mm), averaged per distance bin; with ``draws``
-    resamplings of the images (each image's shift partner stays its own next image), a 95 %
-    interval of each bin's excess."""
+    resamplings of the images, or of whole ``groups`` (the source image of each image), a 95 %
+    interval of each bin's excess (each image's shift partner stays its own next image)."""
     distances = pdist(np.asarray(positions, dtype=float))
     counts = np.histogram(distances, bin_edges)[0]
 
@@ -323,7 +324,10 @@ def synchrony_curve(
     low = high = np.full(len(counts), np.nan)
     if draws:
         replicates = np.stack(
-            [np.subtract(*binned(images)) for images in resample(spikes.shape[1], draws, seed)]
+            [
+                np.subtract(*binned(np.repeat(np.arange(spikes.shape[1]), taken)))
+                for taken in bootstrap_weights(spikes.shape[1], groups, draws, seed)
+            ]
         )
         with np.errstate(invalid="ignore"):  # bins without pairs stay NaN
             low, high = np.percentile(replicates, [2.5, 97.5], axis=0)
@@ -351,11 +355,12 @@ def synchrony_vs_distance(
     batch_size: int = 64,
     draws: int = SYNCHRONY_DRAWS,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> SynchronyCurve:
     """:func:`synchrony_curve` of up to ``max_units`` active units of ``sheet.layer`` on
     ``images`` (the STC timing term's statistic), binned by distance (default bins up to
-    half the sheet), with ``draws`` image resamplings for the intervals. Raises ValueError if
-    fewer than 2 units spike or 2 images are given."""
+    half the sheet), with ``draws`` resamplings of the images (or of their source ``groups``)
+    for the intervals. Raises ValueError if fewer than 2 units spike or 2 images are given."""
     spikes = record_spikes(model, images, [sheet.layer], batch_size)[sheet.layer]
     active = np.flatnonzero(spikes.sum((0, 1)) > 0)
     if len(active) < 2:
@@ -370,6 +375,7 @@ def synchrony_vs_distance(
         layer=sheet.layer,
         draws=draws,
         seed=seed,
+        groups=groups,
     )
 
 
