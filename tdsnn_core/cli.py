@@ -184,25 +184,22 @@ def _eval_compared(args: argparse.Namespace, device: str) -> int:
     import numpy as np
 
     from tdsnn_core.checkpoints import load_checkpoint
-    from tdsnn_core.data.sources import dataset_groups
-    from tdsnn_core.experiments.accuracy import compare_top1
-    from tdsnn_core.experiments.layer_maps import checkpoint_dataset, dataset_tensors
-    from tdsnn_core.recording import predict
+    from tdsnn_core.experiments.accuracy import compare_top1, score_dataset
+    from tdsnn_core.experiments.layer_maps import checkpoint_dataset
 
-    correct, reference, groups = {}, None, None
+    correct, reference = {}, None
     for path in [args.checkpoint, *args.compare]:
         ckpt = load_checkpoint(path, device)
         dataset = checkpoint_dataset(ckpt, args.split, args.data, args.root, args.subset)
-        images, labels = dataset_tensors(dataset)
-        if reference is not None and not np.array_equal(labels, reference):
+        scored = score_dataset(ckpt.model, dataset, args.batch_size, args.timesteps)
+        if reference is not None and not np.array_equal(scored.labels, reference.labels):
             raise ValueError(
                 f"{path}: its {args.split} data are not {args.checkpoint}'s images "
                 "(different data or root); pass --data/--root to score both on the same ones"
             )
-        reference, groups = labels, dataset_groups(dataset)
-        predicted = predict(ckpt.model, images, args.batch_size, timesteps=args.timesteps)
-        correct[str(path)] = predicted == labels
-    comparison = compare_top1(correct, groups=groups)
+        reference = reference or scored
+        correct[str(path)] = scored.correct
+    comparison = compare_top1(correct, groups=reference.sources)
     print(
         f"{args.split} ({comparison.images} images from {comparison.sources} source images), "
         "95 % paired bootstrap intervals over source images:"

@@ -4,8 +4,9 @@ and measure per-category accuracy, in %, before and after, against random contro
 A *scorer* is a callable ``scorer(lesions) -> Score``, where ``lesions`` maps layer names
 to flat unit indices (empty for the intact model) and the :class:`Score` holds whether each
 test image was classified correctly: :class:`ClassifierScorer` uses the model's own output
-on a labelled dataset, :class:`ReadoutScorer` a linear readout of one layer fitted to half
-of a probe set on the intact model (for categories the model was not trained on).
+on a labelled dataset, :class:`ReadoutScorer` a linear readout of one layer, cross-fitted on
+the two halves of a probe set on the intact model (for categories the model was not trained
+on): every probe is scored by the readout fitted on the other half.
 
 Deficits are in percentage points, with 95 % percentile bootstrap intervals per category
 (:mod:`tdsnn_core.analysis.intervals`; images that are variants of one source are
@@ -126,10 +127,13 @@ class ClassifierScorer:
 
 @dataclass
 class ReadoutScorer:
-    """Correctness of a logistic-regression readout of ``layer``'s firing rates.
+    """Correctness of a logistic-regression readout of ``layer``'s firing rates, cross-fitted.
 
-    The readout is fitted once on the intact model's responses to half of the probes and
-    scores the other half (``images``, ``labels``, ``sources``), with or without a lesion.
+    Two readouts are fitted once on the intact model's responses, one to each half of
+    :meth:`ProbeSet.halves` (a source image and its variants are always in the same half).
+    Every probe (``images``, ``labels``, ``sources``) is scored, with or without a lesion, by
+    the readout fitted on the other half (``scored_by``: 0 or 1 per probe), so no readout
+    sees a variant of an image it scores, and all sources count, not half of them.
     """
 
     model: TopographicSNN
@@ -137,7 +141,8 @@ class ReadoutScorer:
     images: torch.Tensor
     labels: np.ndarray
     categories: tuple[str, ...]
-    readout: LogisticRegression
+    readouts: tuple[LogisticRegression, LogisticRegression]
+    scored_by: np.ndarray
     batch_size: int = 64
     sources: np.ndarray | None = None
     _intact: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False)
@@ -146,28 +151,35 @@ class ReadoutScorer:
     def fit(
         cls, model: TopographicSNN, probes: ProbeSet, layer: str, batch_size: int = 64
     ) -> ReadoutScorer:
-        """Fit the readout on the fit half of :meth:`ProbeSet.halves` (a source image and its
-        variants are always in the same half); the other half is scored."""
+        """Fit a readout on each half of :meth:`ProbeSet.halves`; each scores the other."""
         if len(probes.categories) < 2:
             raise ValueError("a category readout needs probes of at least 2 categories")
-        train, test = probes.halves()
-        if len(np.unique(probes.labels[test])) < len(probes.categories):
+        second = probes.halves()[1]
+        if len(np.unique(probes.labels[second])) < len(probes.categories):
             raise ValueError("the readout needs at least 2 probe sources of every category")
-        rates = record_rates(model, probes.images[train], [layer], batch_size)[layer]
-        readout = LogisticRegression(max_iter=2000).fit(rates, probes.labels[train])
-        return cls(
+        scorer = cls(
             model,
             layer,
-            probes.images[test],
-            probes.labels[test],
+            probes.images,
+            probes.labels,
             probes.categories,
-            readout,
-            batch_size,
-            probes.sources[test],
+            readouts=(LogisticRegression(max_iter=2000), LogisticRegression(max_iter=2000)),
+            scored_by=second.astype(int),  # readout k scores half k, fitted on the other
+            batch_size=batch_size,
+            sources=probes.sources,
         )
+        rates = scorer.rates({})
+        for k, readout in enumerate(scorer.readouts):
+            fitted_on = scorer.scored_by != k
+            readout.fit(rates[fitted_on], probes.labels[fitted_on])
+        return scorer
 
     def __call__(self, lesions: Lesions | None = None) -> Score:
-        predicted = self.readout.predict(self.rates(lesions or {}))
+        rates = self.rates(lesions or {})
+        predicted = np.empty_like(self.labels)
+        for k, readout in enumerate(self.readouts):
+            scored = self.scored_by == k
+            predicted[scored] = readout.predict(rates[scored])
         return Score(predicted == self.labels, self.labels, len(self.categories), self.sources)
 
     def rates(self, lesions: Lesions) -> np.ndarray:

@@ -24,7 +24,9 @@ from tdsnn_core.analysis.probes import (
     load_probe_folder,
 )
 from tdsnn_core.checkpoints import Checkpoint
+from tdsnn_core.experiments.accuracy import ScoredImages, score_dataset
 from tdsnn_core.experiments.layer_maps import (
+    checkpoint_dataset,
     default_layer,
     labelled_data,
     layer_orientation_map,
@@ -53,6 +55,7 @@ class ModelAnalysis:
     label: str
     checkpoint: Checkpoint
     image_sources: np.ndarray | None = None
+    top1: ScoredImages | None = None
     probes: ProbeSet | None = None
     orientation: OrientationMap | None = None
     categories: CategoryMaps | None = None
@@ -125,6 +128,10 @@ def analyze_checkpoint(
             images, labels, result.image_sources = labelled_data(ckpt, settings)
             cache["data"] = (images, labels)
         return cache["data"]
+
+    def top1() -> None:
+        test = checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.top1_subset)
+        result.top1 = score_dataset(model, test, bs)
 
     def orientation() -> None:
         result.orientation = layer_orientation_map(model, ckpt.sheets[v1], settings)
@@ -204,6 +211,7 @@ def analyze_checkpoint(
         )
 
     steps: dict[str, Callable[[], None]] = {
+        "top1": top1,
         "orientation": orientation,
         "categories": categories,
         "dimensionality": dimensionality,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from tdsnn_core.experiments.robustness import DEFAULT_STRENGTHS
 
 PARTS = (  # the analyses of tdsnn analyze, in the order they run
+    "top1",
     "orientation",
     "categories",
     "dimensionality",
@@ -22,17 +23,18 @@ PARTS = (  # the analyses of tdsnn analyze, in the order they run
 class AnalysisSettings:
     """What to compute and on how much data (the ``tdsnn analyze`` options).
 
-    ``data``/``root`` default to the checkpoint's training data; ``subset`` labelled test
-    images feed accuracy vs T, synchrony and (``robustness_subset`` of them, spread evenly
-    over the classes) robustness; ``fisher_images`` of them, spread alike, feed Fisher
-    information. Lesion radii are fractions of the
-    IT sheet's edge, each lesion compared with ``lesion_controls`` random lesions of as many
-    units. ``v1_layer``/``it_layer`` default to the first V1 and the last layer.
+    ``data``/``root`` default to the checkpoint's training data; top-1 is scored on its whole test
+    split (or ``top1_subset`` images of it, spread over the classes); ``subset`` labelled test
+    images feed accuracy vs T, synchrony and (``robustness_subset`` of them, spread evenly over the
+    classes) robustness; ``fisher_images`` of them, spread alike, feed Fisher information. Lesion
+    radii are fractions of the IT sheet's edge, each lesion compared with ``lesion_controls`` random
+    lesions of as many units. ``v1_layer``/``it_layer`` default to the first V1 and the last layer.
     ``bootstrap_draws`` resamplings of the images give every model-vs-model interval.
     """
 
     data: str | None = None
     root: str | None = None
+    top1_subset: int | None = None
     subset: int = 256
     probe_root: str | None = None
     probes_per_category: int | None = None  # None: all of a probe folder, 200 of the built-in set

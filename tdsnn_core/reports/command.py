@@ -44,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "gratings (default: the checkpoint's training data)",
     )
     p.add_argument("--root", default=None, help="data folder (default: the training config's)")
+    p.add_argument(
+        "--top1-subset",
+        type=int,
+        default=None,
+        help="test images scored for top-1, spread over the classes (default: all of them)",
+    )
     p.add_argument("--subset", type=int, default=256, help="labelled test images used")
     p.add_argument(
         "--probes",
@@ -123,6 +129,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     settings = AnalysisSettings(
         data=args.data,
         root=args.root,
+        top1_subset=args.top1_subset,
         subset=args.subset,
         probe_root=args.probes,
         probes_per_category=args.probes_per_category,

@@ -1,9 +1,11 @@
 """Model-vs-model differences with paired bootstrap intervals over the images both models saw:
-accuracy vs inference T, robustness, spike-train entropy (at the model's own T, the costly
-one); and V1 smoothness, over tiles of the sheet both models share. A difference is called
-one only when its 95 % interval excludes 0 (metrics.md)."""
+top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
+model's own T, the costly one); and V1 smoothness, over tiles of the sheet both models share. A
+difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from tdsnn_core.analysis.intervals import Interval, paired_difference
 from tdsnn_core.analysis.maps import smoothness_difference
@@ -24,6 +26,10 @@ def _record(measure: str, interval: Interval) -> dict:
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
     """``second`` minus ``first`` on every paired measure both analyses have."""
     rows = []
+    a, b = first.top1, second.top1
+    if a is not None and b is not None and np.array_equal(a.labels, b.labels):
+        top1 = paired_difference(100.0 * b.correct, 100.0 * a.correct, groups=a.sources, seed=seed)
+        rows.append(_record("top-1, test split (points)", top1))
     if first.orientation and second.orientation:
         smoothness = smoothness_difference(second.orientation, first.orientation)
         if smoothness is not None:

@@ -79,6 +79,14 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "timesteps": ckpt.model.timesteps,
             "test_top1": ckpt.meta.get("metrics", {}).get("eval_top1"),
         },
+        "top1": None
+        if (scored := result.top1) is None
+        else {
+            "images": len(scored.correct),
+            "sources": len(scored.correct if scored.sources is None else np.unique(scored.sources)),
+            "top1": (top1 := scored.interval()).estimate,
+            "interval": _bounds(top1),
+        },
         "test_images": None
         if (g := result.image_sources) is None
         else {"images": len(g), "sources": len(np.unique(g))},

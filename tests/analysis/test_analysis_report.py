@@ -2,12 +2,14 @@
 
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
 from analysis_models import make_checkpoint
 
 from tdsnn_core.checkpoints import load_checkpoint
+from tdsnn_core.cli import main
 from tdsnn_core.experiments import PARTS, AnalysisSettings, analyze_checkpoint
 from tdsnn_core.reports import write_report
 from tdsnn_core.reports.command import add_parser
@@ -22,6 +24,8 @@ FIGURES = (
     "robustness.png",
 )
 SMALL = [
+    "--top1-subset",
+    "24",
     "--subset",
     "12",
     "--probes-per-category",
@@ -86,6 +90,19 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     paired = document["paired_differences"]["other"]
     accuracy = next(r for r in paired if r["measure"] == "accuracy at T = 4 (points)")
     assert accuracy["low"] <= accuracy["difference"] <= accuracy["high"]
+    # top-1 on 24 test images, against the training loop's own evaluation of those images
+    top1 = {}
+    for label, path in [("tiny", tiny_checkpoint), ("other", other)]:
+        scored = document["models"][label]["top1"]
+        assert scored["images"] == 24 and scored["interval"][0] <= scored["top1"]
+        assert scored["top1"] <= scored["interval"][1]
+        assert main(["eval", str(path), "--subset", "24"]) == 0
+        plain = float(re.search(r"top-1 (\d+\.\d+) %", capsys.readouterr().out).group(1))
+        assert scored["top1"] == pytest.approx(plain, abs=0.006)
+        top1[label] = scored["top1"]
+    (row,) = [r for r in paired if r["measure"] == "top-1, test split (points)"]
+    assert row["difference"] == pytest.approx(top1["other"] - top1["tiny"])
+    assert row["low"] <= row["difference"] <= row["high"]
     # no smoothness difference across two sheets: it would be the sheets' as much as the models'
     assert not any(r["measure"].startswith("V1 smoothness") for r in paired)
     summary = (out / "summary.md").read_text()
@@ -104,6 +121,7 @@ def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
     silent = tmp_path / "silent.safetensors"
     make_checkpoint(silent, v_threshold=50.0)  # nothing ever spikes
     settings = AnalysisSettings(
+        top1_subset=4,
         subset=4,
         probes_per_category=3,
         n_orientations=2,
@@ -189,6 +207,7 @@ def test_image_folder_sources_carry_into_every_interval(tmp_path, tiny_checkpoin
         "--subset",
         "60",
         "--parts",
+        "top1",
         "temporal",
         "robustness",
     ]
@@ -196,6 +215,8 @@ def test_image_folder_sources_carry_into_every_interval(tmp_path, tiny_checkpoin
     metrics = json.loads((out / "metrics.json").read_text())["models"]["tiny"]
     assert metrics["errors"] == {}
     assert metrics["test_images"] == {"images": 60, "sources": 20}
+    # 24 of the 60 images, spread over the folder: each of the 20 sources once or twice
+    assert (metrics["top1"]["images"], metrics["top1"]["sources"]) == (24, 20)
     low, high = metrics["robustness"]["fgsm"]["accuracy_interval"][0]
     assert low <= metrics["robustness"]["fgsm"]["accuracy"][0] <= high
     assert len(metrics["temporal"]["accuracy_interval"]) == 2

@@ -197,13 +197,19 @@ def test_readout_lesion_loses_the_category_of_the_patch(patchnet):
     sources = np.arange(len(labels)) // 2  # pairs of variants of one source
     probes = ProbeSet(images, labels, CLASSES, sources=sources)
     scorer = ReadoutScorer.fit(patchnet, probes, "it")
-    # scored: every other source of each class, both of its variants
-    assert len(scorer.labels) == len(labels) // 2
-    assert np.all(np.bincount(scorer.sources)[np.unique(scorer.sources)] == 2)
+    # cross-fitted: every probe is scored, by the readout fitted on the half without its
+    # source (every other source of each class, both of its variants)
+    assert len(scorer.labels) == len(labels)
+    halves = probes.halves()
+    for k, readout in enumerate(scorer.readouts):
+        scored = scorer.scored_by == k
+        np.testing.assert_array_equal(scored, halves[k])
+        assert not set(sources[scored]) & set(sources[~scored])
+        assert readout.classes_.tolist() == [0, 1, 2]
     effect = unit_lesion(scorer, "it", np.array([2, 3]), 6)
     np.testing.assert_array_equal(effect.before, [100, 100, 100])
     np.testing.assert_array_equal(effect.after, [100, 0, 100])
-    # 4 scored images of class 1 in 2 pairs: the interval resamples pairs, not images
+    # 8 scored images of class 1 in 4 pairs: the interval resamples pairs, not images
     np.testing.assert_array_equal(effect.deficit_interval[1], [100, 100])
 
 

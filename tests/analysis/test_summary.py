@@ -85,9 +85,20 @@ def test_lesion_deficits_average_targeted_and_control_losses_in_points():
 
 
 def test_summary_puts_every_statistic_beside_its_null_or_interval():
-    models = {"stc": metrics(0.75, 86.0), "none": {"model": {"timesteps": 4}}}
+    scored = {"top1": 86.25, "interval": [84.5, 88.0], "images": 2000, "sources": 1113}
+    models = {
+        "stc": {**metrics(0.75, 86.0), "top1": scored},
+        "trained": {"model": {"timesteps": 4, "test_top1": 81.0}},
+        "none": {"model": {"timesteps": 4}},
+    }
     rows = {row[0]: row[1:] for row in summary_rows(models)}
-    assert rows["top-1, full test set (%)"] == ["86.00", "n/a"]
+    assert rows["top-1, test split (%) [95 %]"] == [
+        "86.25 [84.50, 88.00] (2000 images, 1113 sources)",
+        "81.00 (stored by training, no interval)",
+        "n/a",
+    ]
+    del models["trained"]
+    rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows["test images of the rows below (their source images)"] == ["256 (131)", "n/a"]
     assert rows["V1 smoothness [95 % interval] vs shuffled preferences"] == [
         "0.75 [0.71, 0.78] (null 0.05 [0.00, 0.20], pct 100)",
