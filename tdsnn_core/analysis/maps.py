@@ -158,7 +158,13 @@ def orientation_map(
             sheet_distance_bin_edges(analysed_positions),
             **sampling,
         ),
-        diversity=orientation_diversity(preferences),
+        diversity=orientation_diversity(
+            preferences,
+            analysed_positions,
+            sheet_edge_mm=edge,
+            tile_mm=2 * float(window[-1]),  # the smoothness interval's tiles
+            seed=seed,
+        ),
         pinwheels=pinwheels,
         pinwheel_null=shuffled_pinwheel_null(
             analysed_positions,

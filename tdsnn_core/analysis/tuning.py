@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tdsnn_core.analysis.intervals import N_DRAWS, draw_counts, resample
+
 
 @dataclass(frozen=True)
 class GratingTuning:
@@ -128,33 +130,71 @@ class OrientationDiversity:
     (mod 180, so 179 degrees falls in the 0-degree bin): 8 bins tiling [0, 180).
     ``circular_variance`` = 1 - |mean exp(2i theta)|: 0 when every unit shares one
     orientation, about 1 for uniformly spread ones (also 1 for a 50:50 mix of two
-    orthogonal orientations, which only the histogram reveals).
+    orthogonal orientations, which only the histogram reveals). ``fraction_intervals``
+    [n_bins, 2]: each fraction's 95 % interval over tiles of the sheet (None without
+    positions).
     """
 
     bin_centres_deg: np.ndarray
     counts: np.ndarray
     fractions: np.ndarray
     circular_variance: float
+    fraction_intervals: np.ndarray | None = None
 
     def occupied_bins(self, min_fraction: float = 0.05) -> int:
         """Number of bins holding at least ``min_fraction`` of the units."""
         return int(np.sum(self.fractions >= min_fraction))
 
 
-def orientation_diversity(preferred_deg: np.ndarray) -> OrientationDiversity:
-    """Histogram (22.5-degree bins centred on 0, 22.5, ..., 157.5) and circular variance of
-    2 * theta of preferred orientations in degrees [N] (period 180)."""
-    preferred_deg = np.asarray(preferred_deg, dtype=float)
-    if preferred_deg.ndim != 1 or preferred_deg.size == 0:
-        raise ValueError("preferred_deg must be a non-empty 1-D array")
+def _diversity_bins(preferred_deg: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each preference's 22.5-degree bin (centred on 0, 22.5, ...) and the number of bins."""
     n_bins = round(180.0 / DIVERSITY_BIN_WIDTH_DEG)
     bins = np.floor(
         ((preferred_deg + DIVERSITY_BIN_WIDTH_DEG / 2) % 180.0) / DIVERSITY_BIN_WIDTH_DEG
     ).astype(int)
-    counts = np.bincount(np.minimum(bins, n_bins - 1), minlength=n_bins)
+    return np.minimum(bins, n_bins - 1), n_bins
+
+
+def orientation_diversity(
+    preferred_deg: np.ndarray,
+    positions: np.ndarray | None = None,
+    *,
+    sheet_edge_mm: float | None = None,
+    tile_mm: float | None = None,
+    n_draws: int = N_DRAWS,
+    level: float = 0.95,
+    seed: int = 0,
+) -> OrientationDiversity:
+    """Histogram (22.5-degree bins centred on 0, 22.5, ..., 157.5) and circular variance of
+    2 * theta of preferred orientations in degrees [N] (period 180).
+
+    With the units' ``positions`` [N, 2] (mm) on a sheet of ``sheet_edge_mm``, each bin's
+    fraction gets a percentile interval from ``n_draws`` resamplings of square tiles of
+    ``tile_mm``: neighbours share their preference in a map, so units are not independent
+    draws, and a binomial interval over units would be too narrow by the size of a domain.
+    """
+    preferred_deg = np.asarray(preferred_deg, dtype=float)
+    if preferred_deg.ndim != 1 or preferred_deg.size == 0:
+        raise ValueError("preferred_deg must be a non-empty 1-D array")
+    bins, n_bins = _diversity_bins(preferred_deg)
+    counts = np.bincount(bins, minlength=n_bins)
+    intervals = None
+    if positions is not None:
+        if sheet_edge_mm is None or tile_mm is None or not 0 < tile_mm <= sheet_edge_mm:
+            raise ValueError("resampling tiles needs 0 < tile_mm <= sheet_edge_mm")
+        per_side = int(np.ceil(sheet_edge_mm / tile_mm))
+        cell = np.clip(np.asarray(positions, dtype=float) // tile_mm, 0, per_side - 1).astype(int)
+        per_tile = np.zeros((per_side * per_side, n_bins))
+        np.add.at(per_tile, (cell[:, 1] * per_side + cell[:, 0], bins), 1.0)
+        drawn = draw_counts(resample(len(per_tile), n_draws, seed), len(per_tile)) @ per_tile
+        drawn = drawn[drawn.sum(1) > 0]  # a draw of empty tiles only has no fractions
+        fractions = drawn / drawn.sum(1, keepdims=True)
+        tail = 100 * (1 - level) / 2
+        intervals = np.percentile(fractions, [tail, 100 - tail], axis=0).T
     return OrientationDiversity(
         bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
         counts=counts,
         fractions=counts / preferred_deg.size,
         circular_variance=float(1 - np.abs(np.exp(2j * np.deg2rad(preferred_deg)).mean())),
+        fraction_intervals=intervals,
     )

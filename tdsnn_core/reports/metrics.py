@@ -116,6 +116,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "diversity": {
                 "bin_centres_deg": om.diversity.bin_centres_deg,
                 "fractions": om.diversity.fractions,
+                "fraction_intervals": om.diversity.fraction_intervals,
                 "occupied_bins": om.diversity.occupied_bins(),
                 "circular_variance": om.diversity.circular_variance,
             },

@@ -64,10 +64,17 @@ def _diversity(metrics: dict) -> str:
     diversity = _get(metrics, "orientation", "diversity")
     if diversity is None:
         return "n/a"
-    largest = max(diversity["fractions"])
+    fractions = diversity["fractions"]
+    bounds = diversity.get("fraction_intervals") or [None] * len(fractions)
+    short = [  # the bins under 5 %, each with its 95 % interval over sheet tiles
+        f"{22.5 * k:g}° {100 * f:.1f}{_bracket(b and None not in b and [100 * v for v in b])} %"
+        for k, (f, b) in enumerate(zip(fractions, bounds, strict=True))
+        if f < 0.05
+    ]
     return (
-        f"{diversity['occupied_bins']}/8 bins >= 5 %, largest {100 * largest:.0f} %, "
-        f"circ. var. {diversity['circular_variance']:.2f}"
+        f"{diversity['occupied_bins']}/8 bins >= 5 %"
+        + (f" (under 5 %: {', '.join(short)})" if short else "")
+        + f", largest {100 * max(fractions):.0f} %, circ. var. {diversity['circular_variance']:.2f}"
     )
 
 

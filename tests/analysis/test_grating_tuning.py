@@ -105,3 +105,43 @@ def test_orientation_diversity_bins_and_circular_variance():
     assert spread.circular_variance == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="non-empty"):
         orientation_diversity(np.zeros(0))
+
+
+def test_diversity_intervals_of_independent_units_are_binomial_and_cover():
+    """Preferences drawn independently of position: resampling tiles is resampling units,
+    so each bin's interval has the binomial width 2 * 1.96 sqrt(p (1 - p) / N), and over 40
+    such sheets the intervals hold the true 1/8 about 95 % of the time."""
+    rng = np.random.default_rng(0)
+    n, covered = 2000, []
+    for seed in range(40):
+        positions = rng.uniform(0, 40.0, (n, 2))
+        diversity = orientation_diversity(
+            rng.uniform(0, 180, n), positions, sheet_edge_mm=40.0, tile_mm=4.0, seed=seed
+        )
+        low, high = diversity.fraction_intervals.T
+        p = diversity.fractions
+        np.testing.assert_allclose(high - low, 2 * 1.96 * np.sqrt(p * (1 - p) / n), rtol=0.25)
+        covered.extend((low <= 1 / 8) & (high >= 1 / 8))
+    assert 0.88 <= np.mean(covered) <= 0.99
+
+
+def test_diversity_intervals_count_domains_not_units():
+    """Each 4 mm tile of a 64 x 64 grid (64 units) is one orientation domain: the fractions
+    vary as those of 64 tiles, 8 times the binomial width of 4,096 units."""
+    rng = np.random.default_rng(2)
+    x, y = np.meshgrid(np.arange(64) + 0.5, np.arange(64) + 0.5)
+    positions = np.column_stack([x.ravel(), y.ravel()]) / 2  # 32 mm sheet
+    tile = (positions[:, 1] // 4 * 8 + positions[:, 0] // 4).astype(int)
+    domains = rng.integers(0, 8, 64) * 22.5
+    diversity = orientation_diversity(
+        domains[tile], positions, sheet_edge_mm=32.0, tile_mm=4.0, seed=3
+    )
+    low, high = diversity.fraction_intervals.T
+    q = np.bincount((domains / 22.5).astype(int), minlength=8) / 64
+    np.testing.assert_allclose(diversity.fractions, q)
+    filled = q > 0
+    np.testing.assert_allclose(
+        (high - low)[filled], (2 * 1.96 * np.sqrt(q * (1 - q) / 64))[filled], rtol=0.25
+    )
+    with pytest.raises(ValueError, match="tile_mm"):
+        orientation_diversity(domains[tile], positions, sheet_edge_mm=32.0, tile_mm=40.0)

@@ -33,7 +33,8 @@ def metrics(smoothness: float, top1: float) -> dict:
             "smoothness_null": null(smoothness, 0.05, 0.0, 0.2, 100.0),
             "smoothness_interval": [smoothness - 0.04, smoothness + 0.03],
             "diversity": {
-                "fractions": [0.5, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.2],
+                "fractions": [0.5, 0.04, 0.0, 0.0, 0.3, 0.0, 0.0, 0.16],
+                "fraction_intervals": [[0.45, 0.55], [0.031, 0.052]] + [[0.0, 0.01]] * 6,
                 "occupied_bins": 3,
                 "circular_variance": 0.9,
             },
@@ -105,7 +106,9 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "n/a",
     ]
     assert rows["V1 orientation diversity (22.5-degree bins)"][0] == (
-        "3/8 bins >= 5 %, largest 50 %, circ. var. 0.90"
+        "3/8 bins >= 5 % (under 5 %: 22.5° 4.0 [3.1, 5.2] %, 45° 0.0 [0.0, 1.0] %, "
+        "67.5° 0.0 [0.0, 1.0] %, 112.5° 0.0 [0.0, 1.0] %, 135° 0.0 [0.0, 1.0] %), "
+        "largest 50 %, circ. var. 0.90"
     )
     assert rows["pinwheel density per Lambda² (pi = 3.14)"][0].startswith(
         "not resolvable: Lambda under 3 unit spacings"
