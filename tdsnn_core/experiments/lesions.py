@@ -237,6 +237,13 @@ class LesionEffect:
         """Per category: the deficit's interval lies entirely above the control's."""
         return self.deficit_interval[:, 0] > self.control_interval[:, 1]
 
+    @property
+    def control_p(self) -> np.ndarray:
+        """Per category: the deficit's rank among the random control lesions' (its null),
+        (1 + controls losing at least as much) / (1 + controls); 1/21 at best with 20."""
+        lost = self.before - self.control_draws
+        return (1 + (lost >= self.deficit).sum(0)) / (1 + len(self.control_draws))
+
 
 def _deficit_interval(before: Score, after: Score, k: int, seed: int) -> tuple[float, float]:
     (intact, groups), (lesioned, _) = before.points(k), after.points(k)

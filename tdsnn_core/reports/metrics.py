@@ -53,7 +53,15 @@ def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
     """Accuracies in percent, deficits in points with their 95 % intervals, per category."""
     per_category = {
         key: dict(zip(categories, getattr(effect, key), strict=True))
-        for key in ("before", "after", "control_after", "deficit", "control_deficit", "specific")
+        for key in (
+            "before",
+            "after",
+            "control_after",
+            "deficit",
+            "control_deficit",
+            "specific",
+            "control_p",
+        )
     }
     intervals = {
         key: dict(zip(categories, getattr(effect, key).tolist(), strict=True))

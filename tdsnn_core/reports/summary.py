@@ -113,9 +113,10 @@ def _lesions(metrics: dict) -> str:
         low, high = r["deficit_interval"][category]
         c_low, c_high = r["control_interval"][category]
         mark = " specific" if r["specific"][category] else ""
+        rank = f" p {r['control_p'][category]:.2f}" if "control_p" in r else ""
         parts.append(
             f"{category} {r['deficit'][category]:.1f} [{low:.1f}, {high:.1f}] vs "
-            f"{r['control_deficit'][category]:.1f} [{c_low:.1f}, {c_high:.1f}]{mark}"
+            f"{r['control_deficit'][category]:.1f} [{c_low:.1f}, {c_high:.1f}]{rank}{mark}"
         )
     return "; ".join(parts)
 
@@ -208,7 +209,7 @@ ROWS: dict[str, Row] = {
     "IT patches per category": _patches,
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),
-    "lesion deficit, points [95 %] vs random controls [95 %]": _lesions,
+    "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,
     "V1 synchrony r_CCG, nearest bin": _synchrony,
     "accuracy vs inference T (%) [95 %]": _per_timesteps,
     "mean spike-train entropy at the model's T (bits) [95 %]": _entropy,

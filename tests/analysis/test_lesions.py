@@ -13,6 +13,7 @@ from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.experiments.lesions import (
     N_CONTROLS,
     ClassifierScorer,
+    LesionEffect,
     ReadoutScorer,
     Score,
     disc_lesion,
@@ -256,3 +257,26 @@ def test_readout_lesion_shortcut_equals_running_the_lesioned_model(model_name, o
         intact = scorer.rates({})
         others = np.setdiff1d(np.arange(n_units), units)
         assert not np.array_equal(got[:, others], intact[:, others])
+
+
+def test_control_p_is_the_deficits_rank_among_the_random_lesions():
+    """20 controls losing 0, 1, ..., 19 points of category 0: a 15.5-point deficit is beaten
+    or matched by 4 of them (16-19), so p = (1 + 4) / 21; one above them all gets 1 / 21, and
+    a deficit every control matches gets 1."""
+    before = np.array([90.0, 80.0])
+    lost = np.column_stack([np.arange(20.0), np.zeros(20)])
+    effect = LesionEffect(
+        "it",
+        10,
+        before,
+        before - np.array([15.5, 30.0]),
+        (before - lost).mean(0),
+        before - lost,
+        np.zeros((2, 2)),
+        np.zeros((2, 2)),
+    )
+    np.testing.assert_allclose(effect.control_p, [5 / 21, 1 / 21])
+    effect = LesionEffect(
+        "it", 10, before, before, before, before - 0 * lost, *[np.zeros((2, 2))] * 2
+    )
+    np.testing.assert_allclose(effect.control_p, [1.0, 1.0])

@@ -17,6 +17,7 @@ def lesion(category: str, deficit: float, control: float, specific: bool) -> dic
         "deficit_interval": {category: [deficit - 5, deficit + 5]},
         "control_interval": {category: [control - 3, control + 3]},
         "specific": {category: specific},
+        "control_p": {category: 1 / 21},
     }
 
 
@@ -116,9 +117,11 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     assert rows["face-body t-map correlation vs label permutations"][0] == (
         "-0.50 (null -0.40 [-0.60, -0.20], pct 30)"
     )
-    assert rows["lesion deficit, points [95 %] vs random controls [95 %]"][0] == (
-        "faces 40.0 [35.0, 45.0] vs 2.0 [-1.0, 5.0] specific; "
-        "bodies 20.0 [15.0, 25.0] vs 4.0 [1.0, 7.0] specific"
+    assert rows["lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)"][
+        0
+    ] == (
+        "faces 40.0 [35.0, 45.0] vs 2.0 [-1.0, 5.0] p 0.05 specific; "
+        "bodies 20.0 [15.0, 25.0] vs 4.0 [1.0, 7.0] p 0.05 specific"
     )
     assert rows["V1 synchrony r_CCG, nearest bin"][0] == (
         "raw 0.60, shift predictor 0.41, excess 0.19 [0.15, 0.23] "
