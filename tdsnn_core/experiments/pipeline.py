@@ -189,13 +189,9 @@ def analyze_checkpoint(
         result.temporal = timestep_sweep(model, images, labels, steps, batch_size=bs, seed=seed)
 
     def synchrony() -> None:
+        images = data()[0]  # sets result.image_sources
         result.synchrony = synchrony_vs_distance(
-            model,
-            data()[0],
-            ckpt.sheets[v1],
-            batch_size=bs,
-            seed=seed,
-            groups=result.image_sources,
+            model, images, ckpt.sheets[v1], batch_size=bs, seed=seed, groups=result.image_sources
         )
 
     def fisher() -> None:
