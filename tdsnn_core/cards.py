@@ -77,11 +77,11 @@ def file_sha256(path: str | Path) -> str:
 def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: int = 100) -> dict:
     """Top-1 on the first ``images`` test images of the checkpoint's training data, mean firing
     rate of every topographic layer on them, and the V1 orientation-map smoothness."""
-    from tdsnn_core.experiments import AnalysisSettings, area_layer, labelled_images
+    from tdsnn_core.experiments import AnalysisSettings, area_layer, labelled_data
     from tdsnn_core.recording import forward_batches
 
     settings = AnalysisSettings(subset=images, batch_size=batch_size)
-    inputs, labels = labelled_images(ckpt, settings)
+    inputs, labels, _ = labelled_data(ckpt, settings)
     model = ckpt.model.eval()
     hits, rate_sums = 0, dict.fromkeys(ckpt.sheets, 0.0)
     for batch, out in forward_batches(model, inputs, batch_size=batch_size):

@@ -7,7 +7,6 @@ from tdsnn_core.experiments.layer_maps import (
     area_layer,
     default_layer,
     labelled_data,
-    labelled_images,
     layer_orientation_map,
     probe_category_maps,
 )
@@ -67,7 +66,6 @@ __all__ = [
     "fisher_information",
     "gaussian_noise",
     "labelled_data",
-    "labelled_images",
     "layer_orientation_map",
     "lesion_sweep",
     "mean_word_entropy",

@@ -53,21 +53,13 @@ def checkpoint_dataset(
 def labelled_data(
     ckpt: Checkpoint, settings: AnalysisSettings
 ) -> tuple[torch.Tensor, np.ndarray, np.ndarray | None]:
-    """:func:`labelled_images` and the source image of each (its folder's ``sources.json``;
-    None where the data name no sources), from one build of the dataset."""
+    """The first ``settings.subset`` test images of the checkpoint's (or the chosen) data,
+    spread over an image folder's classes, their labels, and the source image of each (its
+    folder's ``sources.json``; None where the data name no sources)."""
     from tdsnn_core.data.sources import dataset_groups
 
     dataset = checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
     return *dataset_tensors(dataset), dataset_groups(dataset)
-
-
-def labelled_images(
-    ckpt: Checkpoint, settings: AnalysisSettings
-) -> tuple[torch.Tensor, np.ndarray]:
-    """The first ``settings.subset`` test images of the checkpoint's (or the chosen) data."""
-    return dataset_tensors(
-        checkpoint_dataset(ckpt, "test", settings.data, settings.root, settings.subset)
-    )
 
 
 def probe_category_maps(

@@ -8,6 +8,7 @@ import numpy as np
 
 from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
+from tdsnn_core.experiments.accuracy import ScoredImages
 from tdsnn_core.experiments.lesions import LesionEffect
 from tdsnn_core.experiments.pipeline import ModelAnalysis
 from tdsnn_core.experiments.temporal import mean_entropy_interval
@@ -77,6 +78,18 @@ def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
     }
 
 
+def _counted(images: int, sources: np.ndarray | None) -> dict:
+    """How many images, and how many independent source images they come from."""
+    return {"images": images, "sources": images if sources is None else len(np.unique(sources))}
+
+
+def _top1_record(scored: ScoredImages) -> dict:
+    """Top-1 on the test split (%) with its 95 % interval over source images."""
+    top1 = scored.interval()
+    return {**_counted(len(scored.correct), scored.sources), "top1": top1.estimate,
+            "interval": _bounds(top1)}  # fmt: skip
+
+
 def analysis_metrics(result: ModelAnalysis) -> dict:
     """The JSON-serialisable metrics of one analysis."""
     ckpt = result.checkpoint
@@ -87,17 +100,8 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "timesteps": ckpt.model.timesteps,
             "test_top1": ckpt.meta.get("metrics", {}).get("eval_top1"),
         },
-        "top1": None
-        if (scored := result.top1) is None
-        else {
-            "images": len(scored.correct),
-            "sources": len(scored.correct if scored.sources is None else np.unique(scored.sources)),
-            "top1": (top1 := scored.interval()).estimate,
-            "interval": _bounds(top1),
-        },
-        "test_images": None
-        if (g := result.image_sources) is None
-        else {"images": len(g), "sources": len(np.unique(g))},
+        "top1": None if result.top1 is None else _top1_record(result.top1),
+        "test_images": None if (g := result.image_sources) is None else _counted(len(g), g),
         "errors": result.errors,
         "timings_s": result.timings,
     }
