@@ -59,12 +59,20 @@ def test_card_round_trip_and_tampering_is_caught(tiny_run, tmp_path):
     assert read_card(path) == card
     assert "tiny test model" in path.read_text()
     assert check_card(checkpoint, path).problems == []
+    subset = card["metrics"]["subset"]
+    low, high = subset["top1_interval"]
+    assert low <= subset["top1"] <= high and high - low > 1  # 512 images: a few points wide
+    assert subset["sources"] == 512  # generated gratings: every image its own source
 
-    card["metrics"]["subset"]["top1"] += 5.0
-    card["metrics"]["subset"]["mean_rate"]["layer2.0"] *= 1.5
+    subset["top1"] += 5.0
+    subset["top1_interval"][1] += 1.0
+    subset["smoothness_interval"] = [0.0, 1.0]
+    subset["mean_rate"]["layer2.0"] *= 1.5
     card["sha256"] = "0" * 64
     problems = check_card(checkpoint, write_card(card, tmp_path / "bad.md")).problems
     assert any(p.startswith("top1: measured") for p in problems)
+    assert any(p.startswith("top1_interval: measured") for p in problems)
+    assert any(p.startswith("smoothness_interval: measured") for p in problems)
     assert any(p.startswith("mean_rate layer2.0") for p in problems)
     assert any(p.startswith("sha256") for p in problems)
 
