@@ -67,6 +67,19 @@ def draw_counts(draws: np.ndarray, n_groups: int) -> np.ndarray:
     return np.bincount(flat.ravel(), minlength=len(draws) * n_groups).reshape(-1, n_groups)
 
 
+def tile_count(sheet_edge_mm: float, tile_mm: float) -> int:
+    """How many square tiles of ``tile_mm`` cover a sheet of ``sheet_edge_mm``."""
+    return int(np.ceil(sheet_edge_mm / tile_mm)) ** 2
+
+
+def tile_of(positions: np.ndarray, sheet_edge_mm: float, tile_mm: float) -> np.ndarray:
+    """The tile (of :func:`tile_count`, row by row) that holds each point [N, 2] (mm); points on
+    the far edge count in the last tile. Tiles are the groups of a spatial block bootstrap."""
+    per_side = int(np.ceil(sheet_edge_mm / tile_mm))
+    cell = np.clip(np.asarray(positions, dtype=float) // tile_mm, 0, per_side - 1).astype(int)
+    return cell[:, 1] * per_side + cell[:, 0]
+
+
 def percentile_interval(estimate: float, replicates: np.ndarray, level: float) -> Interval:
     """The central ``level`` percentile interval of bootstrap ``replicates``."""
     if not 0 < level < 1:

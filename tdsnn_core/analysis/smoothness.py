@@ -17,6 +17,8 @@ from tdsnn_core.analysis.intervals import (
     draw_counts,
     percentile_interval,
     resample,
+    tile_count,
+    tile_of,
 )
 from tdsnn_core.analysis.nulls import NullComparison
 
@@ -247,13 +249,13 @@ def _tile_sums(
     """``map_smoothness``'s sampled pairs summed per square tile of the sheet (a pair in the
     tile of its midpoint) and distance bin: differences and counts, each [n_tiles, n_bins]."""
     positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
-    per_side = int(np.ceil(sheet_edge_mm / tile_mm))
+    n_tiles = tile_count(sheet_edge_mm, tile_mm)
     n_bins = len(bin_edges) - 1
-    sums = np.zeros(per_side * per_side * n_bins)
+    sums = np.zeros(n_tiles * n_bins)
     counts = np.zeros_like(sums)
     for first, second, bins in _sampled_pairs(positions, bin_edges, n_samples, sample_size, seed):
-        cell = np.clip(((positions[first] + positions[second]) / 2 // tile_mm), 0, per_side - 1)
-        flat = (cell[:, 1] * per_side + cell[:, 0]).astype(int) * n_bins + bins
+        midpoints = (positions[first] + positions[second]) / 2
+        flat = tile_of(midpoints, sheet_edge_mm, tile_mm) * n_bins + bins
         differences = _difference(preferences[first], preferences[second], circular_period)
         sums += np.bincount(flat, weights=differences, minlength=len(sums))
         counts += np.bincount(flat, minlength=len(sums))

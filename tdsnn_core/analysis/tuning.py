@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tdsnn_core.analysis.intervals import N_DRAWS, draw_counts, resample
+from tdsnn_core.analysis.intervals import N_DRAWS, draw_counts, resample, tile_count, tile_of
 
 
 @dataclass(frozen=True)
@@ -182,10 +182,8 @@ def orientation_diversity(
     if positions is not None:
         if sheet_edge_mm is None or tile_mm is None or not 0 < tile_mm <= sheet_edge_mm:
             raise ValueError("resampling tiles needs 0 < tile_mm <= sheet_edge_mm")
-        per_side = int(np.ceil(sheet_edge_mm / tile_mm))
-        cell = np.clip(np.asarray(positions, dtype=float) // tile_mm, 0, per_side - 1).astype(int)
-        per_tile = np.zeros((per_side * per_side, n_bins))
-        np.add.at(per_tile, (cell[:, 1] * per_side + cell[:, 0], bins), 1.0)
+        per_tile = np.zeros((tile_count(sheet_edge_mm, tile_mm), n_bins))
+        np.add.at(per_tile, (tile_of(positions, sheet_edge_mm, tile_mm), bins), 1.0)
         drawn = draw_counts(resample(len(per_tile), n_draws, seed), len(per_tile)) @ per_tile
         drawn = drawn[drawn.sum(1) > 0]  # a draw of empty tiles only has no fractions
         fractions = drawn / drawn.sum(1, keepdims=True)
