@@ -78,6 +78,7 @@ class LesionView:
             "Click the sheet to centre the disc, set its radius, then **Run lesion**.",
             name="lesion-summary",
         )
+        self.deficits = markdown(name="lesion-deficits")
         self.layer.param.watch(self._layer_changed, "value")
         self.radius.param.watch(self._disc_changed, "value")
         self.radius.param.watch(self._reapply, "value_throttled")
@@ -89,6 +90,7 @@ class LesionView:
             pn.Row(controls, pn.pane.Bokeh(self.figure)),
             self.summary,
             pn.pane.Bokeh(self.chart),
+            self.deficits,
         )
 
     def active(self) -> dict | None:
@@ -168,3 +170,26 @@ class LesionView:
             f"after {mean['after']:.1f} %, random control (same number of units) "
             f"{mean['control']:.1f} % · scorer: {result['scorer']}"
         )
+        self.deficits.object = deficit_table(result)
+
+
+def deficit_table(result: dict) -> str:
+    """Markdown: each category's deficit beside its null, the random control lesions (mean
+    deficit and 95 % interval, and the deficit's rank among them), and whether it is specific."""
+    rows = [
+        "| category | deficit, points [95 %] | random control, points [95 %] | "
+        f"p (rank among {result['n_controls']} controls) | specific |",
+        "|---|---|---|---|---|",
+    ]
+    for k, category in enumerate(result["categories"]):
+        (low, high), (c_low, c_high) = result["deficit_interval"][k], result["control_interval"][k]
+        rows.append(
+            f"| {category} | {result['deficit'][k]:+.1f} [{low:+.1f}, {high:+.1f}] | "
+            f"{result['control_deficit'][k]:+.1f} [{c_low:+.1f}, {c_high:+.1f}] | "
+            f"{result['control_p'][k]:.2f} | {'yes' if result['specific'][k] else 'no'} |"
+        )
+    rows.append(
+        "\n*Specific*: the deficit's interval lies above the control's. Intervals resample "
+        "source images (variants of one photo are not independent)."
+    )
+    return "\n".join(rows)

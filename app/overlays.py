@@ -217,11 +217,15 @@ class Overlays:
 
 
 def pinwheel_summary(pinwheels: dict) -> str:
-    """The pinwheel count with its density per column spacing squared, or why the map cannot
-    resolve pinwheels (then the marked points are not a measurement)."""
+    """The pinwheel count with its density per column spacing squared and its interval, or why
+    the map cannot resolve pinwheels (then the marked points are not a measurement)."""
     if not pinwheels["resolvable"]:
         return f"pinwheels not resolvable: {pinwheels['reason']}"
+    bounds = pinwheels["density_interval"]
+    interval = f" [95 %: {bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else ""
+    null = 100 * pinwheels["null_resolvable_fraction"]
     return (
-        f"{pinwheels['count']} pinwheels, {pinwheels['density']:.2f} per Λ² "
-        f"(Λ = {pinwheels['column_spacing_mm']:.2f} mm; random band-limited maps: π)"
+        f"{pinwheels['count']} pinwheels, {pinwheels['density']:.2f}{interval} per Λ² "
+        f"(Λ = {pinwheels['column_spacing_mm']:.2f} mm; random band-limited maps: π; "
+        f"shuffled maps resolvable: {null:.0f} %)"
     )

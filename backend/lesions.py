@@ -76,6 +76,7 @@ def run_lesion(
         deficit_interval=effect.deficit_interval.tolist(),
         control_deficit=effect.control_deficit.tolist(),
         control_interval=effect.control_interval.tolist(),
+        control_p=effect.control_p.tolist(),
         specific=effect.specific.tolist(),
     )
 

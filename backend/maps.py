@@ -106,6 +106,11 @@ def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
         reason=p.reason,
         column_spacing_mm=_finite(p.column_spacing_mm),
         density=_finite(p.density),
+        density_interval=(
+            None
+            if p.density_interval is None
+            else [p.density_interval.low, p.density_interval.high]
+        ),
         null_resolvable_fraction=m.pinwheel_null.resolvable_fraction,
         centres_mm=np.asarray(p.centres_mm, dtype=float).reshape(-1, 2).tolist(),
         signs=np.asarray(p.signs, dtype=int).tolist(),

@@ -33,6 +33,7 @@ Dims = Annotated[list[int], Field(min_length=3, max_length=3, description="(C, H
 SheetMM = Annotated[float, Field(ge=0.0, le=SHEET_MAX_MM)]
 Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 Points = Annotated[float, Field(ge=-100.0, le=100.0, description="percentage points")]
+PValue = Annotated[float, Field(gt=0.0, le=1.0)]
 # A layer name; the served document lists the served layers (backend.openapi).
 LayerName = Annotated[
     str, Field(min_length=1, max_length=128, json_schema_extra={"x-tdsnn-layer": True})
@@ -222,6 +223,10 @@ class PinwheelsOut(Strict):
         description="pinwheels per Lambda^2 (band-limited random maps: pi); null when the map "
         "is not resolvable"
     )
+    density_interval: Pair | None = Field(
+        description="95 % interval of the density (the detector on band-limited random maps "
+        "of the same Lambda, units and coherence); null when the map is not resolvable"
+    )
     null_resolvable_fraction: float = Field(
         ge=0.0, le=1.0, description="fraction of shuffled maps (same units) that are resolvable"
     )
@@ -309,5 +314,9 @@ class LesionResponse(Strict):
     control_deficit: list[Points] = Field(description="before - control_after (points)")
     control_interval: list[Pair] = Field(
         description="per category, 95 % interval of a random control lesion's deficit (points)"
+    )
+    control_p: list[PValue] = Field(
+        description="per category, the deficit's rank among the random control lesions' "
+        "deficits (its null): (1 + controls losing at least as much) / (1 + n_controls)"
     )
     specific: list[bool] = Field(description="deficit interval above the control's")

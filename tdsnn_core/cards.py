@@ -58,6 +58,8 @@ CHECKED = {
     "orientation_fractions": "orientation_fractions",
     "orientation_intervals": "orientation_fractions",
     "pinwheel_density": "pinwheel_density",
+    "pinwheel_density_interval": "pinwheel_density",
+    "pinwheel_null_resolvable": None,
 }
 
 
@@ -141,7 +143,13 @@ def v1_map_metrics(model, sheet, settings) -> dict:
         "orientation_fractions": _rounded(vmap.diversity.fractions, 4),
         "orientation_intervals": _rounded(vmap.diversity.fraction_intervals, 4),
         "pinwheel_density": round(float(wheels.density), 3) if wheels.resolvable else None,
+        "pinwheel_density_interval": (
+            _rounded([wheels.density_interval.low, wheels.density_interval.high], 3)
+            if wheels.density_interval is not None
+            else None
+        ),
         "pinwheel_reason": wheels.reason,
+        "pinwheel_null_resolvable": round(float(vmap.pinwheel_null.resolvable_fraction), 3),
         "column_spacing_mm": round(float(wheels.column_spacing_mm), 3),
     }
 
@@ -213,7 +221,8 @@ def render_card(card: dict) -> str:
         f"({s.get('smoothness_percentile')}) |",
         f"| V1 tuned units per 22.5-degree orientation bin (0, 22.5, ... deg) [95 % interval "
         f"over sheet tiles] | {_percentages(s)} |",
-        f"| V1 pinwheels per column spacing squared (spacing) | {_pinwheels(s)} |",
+        f"| V1 pinwheels per column spacing squared [95 %], map of all tuned units (spacing) | "
+        f"{_pinwheels(s)} |",
         f"| mean firing rate per layer | {rates} |",
         "",
         card["notes"],
@@ -250,7 +259,12 @@ def _pinwheels(subset: dict) -> str:
         return f"no map: {subset['v1_map_unmeasurable']}"
     spacing = subset.get("column_spacing_mm")
     if subset.get("pinwheel_density") is not None:
-        return f"{subset['pinwheel_density']} (Lambda {spacing} mm)"
+        interval = _bracket(subset.get("pinwheel_density_interval"))
+        null = subset.get("pinwheel_null_resolvable")
+        return (
+            f"{subset['pinwheel_density']} {interval} (Lambda {spacing} mm; shuffled maps "
+            f"resolvable: {100 * null:.0f} %)"
+        )
     return f"not resolvable: {subset.get('pinwheel_reason')} (Lambda {spacing} mm)"
 
 

@@ -54,8 +54,11 @@ class OrientationMap:
     """Tuning of every unit, the analysed units (top fraction by tuning range among the
     tuned ones: responsive, orientation selectivity above :data:`OSI_FLOOR`) and, for their
     map: the TDANN smoothness (window of 4/3 hypercolumn) beside its shuffle null and its
-    95 % interval (tiles of the sheet resampled), the whole-sheet curve in degrees, the
-    orientation diversity, and the pinwheels beside the pinwheels of shuffled maps."""
+    95 % interval (tiles of the sheet resampled), the whole-sheet curve in degrees and the
+    orientation diversity; and the pinwheels of the map of all tuned units (as TDANN counts
+    them, its unit mask reset: the population's map, as optical imaging sees it; the
+    detector's noise criterion decides whether they are resolvable) beside the pinwheels
+    of shuffled maps."""
 
     positions: np.ndarray
     tuning: GratingTuning
@@ -140,7 +143,8 @@ def orientation_map(
     window = v1_distance_bin_edges(hypercolumn_width_mm)
     smoothness = map_smoothness(analysed_positions, preferences, window, **sampling)
     edge = sheet_edge_mm or float(positions.max())
-    pinwheels = detect_pinwheels(analysed_positions, preferences, sheet_edge_mm=sheet_edge_mm)
+    tuned_map = positions[tuned], tuning.preferred_orientation_deg[tuned]
+    pinwheels = detect_pinwheels(*tuned_map, sheet_edge_mm=sheet_edge_mm, seed=seed)
     return OrientationMap(
         positions=positions,
         tuning=tuning,
@@ -167,8 +171,7 @@ def orientation_map(
         ),
         pinwheels=pinwheels,
         pinwheel_null=shuffled_pinwheel_null(
-            analysed_positions,
-            preferences,
+            *tuned_map,
             n_shuffles=n_pinwheel_shuffles,
             seed=seed,
             sheet_edge_mm=sheet_edge_mm,

@@ -47,18 +47,17 @@ def draw_orientation(results: list[ModelAnalysis], path: Path) -> bool:
 
 
 def orientation_panel(fig: Figure, ax: Axes, om: OrientationMap, label: str) -> None:
-    """One sheet's analysed units coloured by preferred orientation, pinwheels marked;
-    titled ``label`` and the pinwheel count."""
-    xy = om.positions[om.analysed]
-    dots = ax.scatter(
-        xy[:, 0],
-        xy[:, 1],
-        c=om.tuning.preferred_orientation_deg[om.analysed],
-        cmap="hsv",
-        vmin=0,
-        vmax=180,
-        s=6,
-    )
+    """One sheet's orientation map, pinwheels marked, titled ``label`` and the pinwheel count:
+    the smoothed map of all tuned units the pinwheels were found on, or (not resolvable) the
+    analysed units coloured by their preferred orientation."""
+    colours = {"cmap": "hsv", "vmin": 0, "vmax": 180}
+    if om.pinwheels.resolvable:
+        field = om.pinwheels.field
+        extent = field.grid.extent
+        shown = ax.imshow(field.orientation_deg, origin="lower", extent=extent, **colours)
+    else:
+        xy, preferred = om.analysed_map
+        shown = ax.scatter(xy[:, 0], xy[:, 1], c=preferred, s=6, **colours)
     centres, signs = om.pinwheels.centres_mm, om.pinwheels.signs
     ax.scatter(
         centres[:, 0],
@@ -75,7 +74,7 @@ def orientation_panel(fig: Figure, ax: Axes, om: OrientationMap, label: str) -> 
         ylabel="y (mm)",
         aspect="equal",
     )
-    fig.colorbar(dots, ax=ax, label="preferred orientation (deg)")
+    fig.colorbar(shown, ax=ax, label="preferred orientation (deg)")
 
 
 def draw_smoothness(results: list[ModelAnalysis], path: Path) -> bool:
@@ -165,7 +164,9 @@ def draw_category_maps(results: list[ModelAnalysis], path: Path) -> bool:
 def _pinwheel_caption(pinwheels) -> str:
     if not pinwheels.resolvable:
         return "pinwheels not resolvable"
-    return f"{pinwheels.count} pinwheels, {pinwheels.density:.2f} per Lambda²"
+    interval = pinwheels.density_interval
+    bounds = f" [{interval.low:.2f}, {interval.high:.2f}]" if interval is not None else ""
+    return f"{pinwheels.count} pinwheels, {pinwheels.density:.2f}{bounds} per Lambda²"
 
 
 def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:

@@ -138,6 +138,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                 "reason": om.pinwheels.reason,
                 "column_spacing_mm": om.pinwheels.column_spacing_mm,
                 "density_per_lambda2": om.pinwheels.density,
+                "density_interval": _bounds(om.pinwheels.density_interval),
                 "null_counts": om.pinwheel_null.counts,
                 "null_densities": om.pinwheel_null.densities,
                 "null_resolvable_fraction": om.pinwheel_null.resolvable_fraction,

@@ -87,8 +87,10 @@ def _pinwheels(metrics: dict) -> str:
         return f"not resolvable: {p['reason']} ({null})"
     densities = [d for d in p["null_densities"] if d is not None]
     null_density = f", null density {np.mean(densities):.2f}" if densities else ""
+    bounds = p.get("density_interval")
+    interval = f" [{_number(bounds[0])}, {_number(bounds[1])}]" if bounds else ""
     return (
-        f"{_number(p['density_per_lambda2'])} ({p['count']} pinwheels, Lambda "
+        f"{_number(p['density_per_lambda2'])}{interval} ({p['count']} pinwheels, Lambda "
         f"{_number(p['column_spacing_mm'])} mm; {null}{null_density})"
     )
 
@@ -205,7 +207,7 @@ ROWS: dict[str, Row] = {
     "test images of the rows below (their source images)": _test_images,
     "V1 smoothness [95 % interval] vs shuffled preferences": _smoothness,
     "V1 orientation diversity (22.5-degree bins)": _diversity,
-    "pinwheel density per Lambda² (pi = 3.14)": _pinwheels,
+    "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category": _patches,
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),

@@ -5,6 +5,7 @@ import pytest
 
 from tdsnn_core.analysis.maps import category_maps, orientation_map, selectivity_peak
 from tdsnn_core.analysis.stimuli import grating_set
+from tdsnn_core.analysis.synthetic_maps import BandLimitedMap, uniform_positions
 
 SHEET_MM = 36.75
 
@@ -76,6 +77,32 @@ def test_untuned_units_get_no_preferred_orientation():
     vmap = orientation_map(positions, rates, gratings, sheet_edge_mm=SHEET_MM, n_samples=2)
     assert vmap.analysed.sum() == 100 and not vmap.analysed[400:].any()
     np.testing.assert_allclose(vmap.diversity.fractions, 1 / 8, atol=0.02)
+
+
+def test_pinwheels_are_counted_on_the_map_of_all_tuned_units():
+    """TDANN counts pinwheels with its unit mask reset: the population's map. Here the quarter
+    of units with the widest tuning range (the smoothness analysis's) prefer orientations at
+    random, and the rest follow a band-limited map: its pinwheels are found, and its Lambda,
+    though the analysed quarter alone has no map."""
+    band_map = BandLimitedMap.random(6.3, SHEET_MM, seed=3)
+    positions = uniform_positions(16_384, SHEET_MM, seed=4)
+    preferred = band_map.orientation_deg(positions)
+    strong = np.random.default_rng(5).permutation(16_384)[:4096]
+    preferred[strong] = np.random.default_rng(6).uniform(0, 180, 4096)
+    gratings = grating_set(8, 1, n_orientations=8, frequencies=[2.0], phases_deg=[0, 180])
+    rates = tuned_rates(gratings, preferred)
+    rates[:, strong] *= 2.0  # the widest tuning range: the analysed quarter
+
+    vmap = orientation_map(positions, rates, gratings, sheet_edge_mm=SHEET_MM, n_samples=2)
+
+    assert np.array_equal(np.flatnonzero(vmap.analysed), np.sort(strong))
+    assert vmap.smoothness_null.score.percentile < 95  # the analysed quarter: no map
+    wheels = vmap.pinwheels
+    assert wheels.resolvable and wheels.column_spacing_mm == pytest.approx(6.3, rel=0.05)
+    assert wheels.count == pytest.approx(band_map.pinwheel_count(), rel=0.15)
+    low, high = wheels.density_interval.low, wheels.density_interval.high
+    assert low < wheels.density < high and high - low > 0.2
+    assert vmap.pinwheel_null.resolvable_fraction == 0.0
 
 
 @pytest.fixture(scope="module")

@@ -111,8 +111,20 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "67.5° 0.0 [0.0, 1.0] %, 112.5° 0.0 [0.0, 1.0] %, 135° 0.0 [0.0, 1.0] %), "
         "largest 50 %, circ. var. 0.90"
     )
-    assert rows["pinwheel density per Lambda² (pi = 3.14)"][0].startswith(
-        "not resolvable: Lambda under 3 unit spacings"
+    pinwheel_row = "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)"
+    assert rows[pinwheel_row][0].startswith("not resolvable: Lambda under 3 unit spacings")
+    models["stc"]["orientation"]["pinwheels"] = {
+        "resolvable": True,
+        "density_per_lambda2": 2.78,
+        "density_interval": [2.31, 3.25],
+        "count": 96,
+        "column_spacing_mm": 6.26,
+        "null_resolvable_fraction": 0.0,
+        "null_densities": [None] * 20,
+    }
+    rows = {row[0]: row[1:] for row in summary_rows(models)}
+    assert rows[pinwheel_row][0] == (
+        "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.26 mm; shuffles resolvable 0 %)"
     )
     assert rows["face-body t-map correlation vs label permutations"][0] == (
         "-0.50 (null -0.40 [-0.60, -0.20], pct 30)"

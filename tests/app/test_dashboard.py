@@ -185,6 +185,9 @@ def test_selectivity_overlays(dashboard):
     field = model_value(page, "map-image-orientation", "Array.from(m.data.image[0])")
     finite = [v for v in field if v == v]
     assert finite and all(0 <= v <= 180 for v in finite)
+    # the bundled default's V1 resolves pinwheels: the count beside its interval and its null
+    density = r"\d+ pinwheels, \d\.\d\d \[95 %: \d\.\d\d, \d\.\d\d\] per Λ²"
+    page.get_by_text(re.compile(density + r".*shuffled maps resolvable: 0 %")).wait_for()
     page.get_by_role("button", name="Category patches").click()
     page.wait_for_function(filled, arg="map-image-category", timeout=120_000)
     category = page.get_by_label("Category")
@@ -225,6 +228,12 @@ def test_lesion_run_shows_bars_and_disc_and_reruns_the_stimulus(dashboard, serve
     bars = model_value(page, "lesion-bars", "Array.from(m.data.accuracy)")
     assert len(bars) == 3 * 5 and all(0 <= a <= 100 for a in bars)  # percent, 3 per category
     page.get_by_text("of layer4.1 silenced within").wait_for(state="visible")  # its summary
+    table = page.get_by_role("table").filter(has_text="rank among")  # deficits beside the null
+    rows = table.locator("tbody tr").all_inner_texts()
+    assert len(rows) == 5 and rows[0].startswith("faces")
+    assert all(
+        re.search(r"\[[-+]\d+\.\d, [-+]\d+\.\d\].*\[.*\]\s+\d\.\d\d\s+(yes|no)", r) for r in rows
+    )
     screenshot(page, "07-lesion")
     label = stimulus_label(page)
     page.get_by_role("button", name="Re-run the stimulus with this lesion").click()

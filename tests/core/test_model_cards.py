@@ -3,6 +3,7 @@ the bundled checkpoints checked against their cards."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -111,13 +112,19 @@ def test_bundled_checkpoint_matches_its_card(name):
 def test_default_model_has_a_v1_map_that_the_baseline_on_its_sheet_lacks():
     """Issue #12's V1 goals that the default model meets, re-measured on the shipped files:
     V1 >= 16,000 units on a >= 16 x 16 grid, smoothness above the 95th percentile of its
-    shuffle null and far above the baseline's on the same sheet, and a column spacing the
-    spectrum resolves (the baseline's has none). Its misses are in models/README.md."""
+    shuffle null and far above the baseline's on the same sheet, and pinwheels: a density per
+    Lambda^2 in [pi / 1.5, 1.5 pi] on the map of all tuned units, where no shuffled map is
+    resolvable, while the baseline's map has too little coherence to show any. Its misses
+    are in models/README.md."""
     stc, none = measured("categories_stc"), measured("categories_none")
     assert stc["v1_units"] >= 16_000 and min(stc["v1_grid"]) >= 16
     assert stc["smoothness_percentile"] > 95
     assert stc["v1_smoothness"] > none["v1_smoothness"] + 0.3
-    assert stc["column_spacing_mm"] > 0 and not none["column_spacing_mm"] > 0
+    assert np.pi / 1.5 <= stc["pinwheel_density"] <= 1.5 * np.pi
+    low, high = stc["pinwheel_density_interval"]
+    assert low < stc["pinwheel_density"] < high
+    assert stc["pinwheel_null_resolvable"] == 0.0
+    assert none["pinwheel_density"] is None and "neighbour coherence" in none["pinwheel_reason"]
     sheets = [load_checkpoint(MODELS / f"{n}.safetensors").sheets for n in ("categories_stc",
               "categories_rate", "categories_none")]  # fmt: skip
     assert sheets_differ(sheets[0], sheets[1]) == [] and sheets_differ(sheets[0], sheets[2]) == []

@@ -63,6 +63,8 @@ def test_disc_lesion_with_random_control(client, local):
         assert effect["deficit"][k] == pytest.approx(effect["before"][k] - effect["after"][k])
         assert low <= effect["deficit"][k] <= high
         assert effect["specific"][k] == (low > effect["control_interval"][k][1])
+        rank = effect["control_p"][k] * (1 + effect["n_controls"])  # 1 + controls losing as much
+        assert rank == pytest.approx(round(rank)) and 1 <= round(rank) <= 1 + effect["n_controls"]
 
 
 def test_unit_lesion_with_readout_scorer(client):
@@ -76,6 +78,7 @@ def test_a_disc_off_the_layers_sheet_silences_nothing(client, local):
     size = local["tiny"].sheets["layer1.0"].size_mm  # the early sheet, 2.4 mm
     effect = client.lesion("tiny", "layer1.0", centre_mm=(60.0, 60.0), radius_mm=1.0)
     assert size < 10 and effect["units"] == 0 and effect["after"] == effect["before"]
+    assert effect["control_p"] == [1.0] * len(effect["categories"])  # no deficit: every control
 
 
 @pytest.mark.parametrize(
