@@ -68,12 +68,8 @@ def orientation_panel(fig: Figure, ax: Axes, om: OrientationMap, label: str) -> 
         s=40,
         label="pinwheels",
     )
-    ax.set(
-        title=f"{label}: {_pinwheel_caption(om.pinwheels)}",
-        xlabel="x (mm)",
-        ylabel="y (mm)",
-        aspect="equal",
-    )
+    ax.set_title(f"{label}\n{_pinwheel_caption(om.pinwheels)}", fontsize=9)
+    ax.set(xlabel="x (mm)", ylabel="y (mm)", aspect="equal")
     fig.colorbar(shown, ax=ax, label="preferred orientation (deg)")
 
 
