@@ -122,7 +122,7 @@ class BesideMap:
         self.glyphs.reveal()
         bar = ColorBar(color_mapper=colours, title=MAP_LEGENDS[kind], width=12, title_standoff=8)
         self.figure.add_layout(bar, "right")
-        self.summary = markdown("")
+        self.summary = markdown("", width=self.figure.width)  # wraps under the map
         self.panel = pn.Column(pn.pane.Bokeh(self.figure), self.summary)
 
 
