@@ -21,6 +21,7 @@ from tdsnn_core.analysis import (
     default_probe_set,
 )
 from tdsnn_core.analysis.grid import SheetGrid
+from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.experiments import area_layer, layer_orientation_map, probe_category_maps
 from tdsnn_core.recording import record_rates
 
@@ -91,10 +92,26 @@ def _orientation_out(layer: str, m: OrientationMap) -> schemas.OrientationMapOut
         analysed_units=np.flatnonzero(m.analysed).tolist(),
         smoothness=schemas.Smoothness(
             score=_finite(m.smoothness.score),
+            interval=_pair(m.smoothness_interval.low, m.smoothness_interval.high),
+            null_percentile=_finite(m.smoothness_null.score.percentile),
+            null_interval=_pair(*m.smoothness_null.score.interval),
             bin_centres_mm=m.smoothness.bin_centres.tolist(),
             mean_curve=_finite(m.smoothness.mean_curve),
         ),
+        orientation_bins=schemas.OrientationBins(
+            fractions=m.diversity.fractions.tolist(),
+            intervals=(
+                None
+                if m.diversity.fraction_intervals is None
+                else m.diversity.fraction_intervals.tolist()
+            ),
+        ),
     )
+
+
+def _pair(low: float, high: float) -> list[float] | None:
+    """An interval's bounds, None unless both are finite."""
+    return [float(low), float(high)] if np.isfinite([low, high]).all() else None
 
 
 def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
@@ -109,7 +126,7 @@ def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
         density_interval=(
             None
             if p.density_interval is None
-            else [p.density_interval.low, p.density_interval.high]
+            else _pair(p.density_interval.low, p.density_interval.high)
         ),
         null_resolvable_fraction=m.pinwheel_null.resolvable_fraction,
         centres_mm=np.asarray(p.centres_mm, dtype=float).reshape(-1, 2).tolist(),
@@ -128,7 +145,18 @@ def _category_out(
         t_values={c: _finite(t) for c, t in m.t_values.items()},
         t_maps={c: _grid(t.grid, t.values) for c, t in m.t_maps.items()},
         overlaps={k: _finite(v if v is not None else np.nan) for k, v in m.overlaps.items()},
+        overlap_null={k: _null_out(n) if n else None for k, n in m.overlap_null.items()},
         smoothness={c: _finite(s.score) for c, s in m.smoothness.items()},
+    )
+
+
+def _null_out(comparison: NullComparison) -> schemas.NullOut:
+    return schemas.NullOut(
+        observed=_finite(comparison.observed),
+        null_mean=_finite(comparison.mean),
+        null_interval=_pair(*comparison.interval),
+        percentile=_finite(comparison.percentile),
+        p_greater=_finite(comparison.p_greater),
     )
 
 
@@ -141,7 +169,8 @@ def _patches_out(layer: str, m: CategoryMaps) -> schemas.PatchesOut:
         ]
         label_image = (np.arange(1, p.count + 1)[:, None, None] * p.masks).sum(axis=0)
         labels[category] = _grid(m.t_maps[category].grid, label_image)
-    return schemas.PatchesOut(layer=layer, patches=patches, labels=labels)
+    nulls = {c: _null_out(n) for c, n in m.patch_null.items()}
+    return schemas.PatchesOut(layer=layer, patches=patches, labels=labels, patch_null=nulls)
 
 
 BUILDERS = {

@@ -198,9 +198,25 @@ class Grid(Strict):
 
 
 class Smoothness(Strict):
+    """TDANN's smoothness of the analysed units' map beside its null and interval."""
+
     score: float | None
+    interval: Pair | None = Field(
+        description="95 % interval over square tiles of the sheet (null: too sparse to resample)"
+    )
+    null_percentile: float | None = Field(
+        description="percentile of the score among maps with the preferences shuffled"
+    )
+    null_interval: Pair | None = Field(description="the shuffled maps' central 95 %")
     bin_centres_mm: list[float]
     mean_curve: list[float | None]
+
+
+class OrientationBins(Strict):
+    """Preferred orientations of the analysed units in 22.5-degree bins (0, 22.5, ... deg)."""
+
+    fractions: list[float]
+    intervals: list[Pair] | None = Field(description="each 95 % over sheet tiles")
 
 
 class OrientationMapOut(Strict):
@@ -210,6 +226,7 @@ class OrientationMapOut(Strict):
     orientation_selectivity: list[float | None] = Field(description="per unit")
     analysed_units: list[int] = Field(description="most orientation-tuned responsive units")
     smoothness: Smoothness
+    orientation_bins: OrientationBins
 
 
 class PinwheelsOut(Strict):
@@ -235,6 +252,16 @@ class PinwheelsOut(Strict):
     orientation_field: Grid = Field(description="smoothed preferred orientation (deg)")
 
 
+class NullOut(Strict):
+    """An observed statistic beside its permutation null (image labels permuted)."""
+
+    observed: float | None
+    null_mean: float | None
+    null_interval: Pair | None = Field(description="the null's central 95 %")
+    percentile: float | None = Field(description="share of null draws below the observed, %")
+    p_greater: float | None = Field(description="(1 + #{null >= observed}) / (n + 1)")
+
+
 class CategoryMapOut(Strict):
     kind: Literal["category"] = "category"
     layer: str
@@ -243,7 +270,12 @@ class CategoryMapOut(Strict):
     t_values: dict[str, list[float]] = Field(description="per category, Welch t of each unit")
     t_maps: dict[str, Grid]
     overlaps: dict[str, float | None]
-    smoothness: dict[str, float | None]
+    overlap_null: dict[str, NullOut | None] = Field(
+        description="each overlap beside its label-permutation null (null where the overlap is)"
+    )
+    smoothness: dict[str, float | None] = Field(
+        description="TDANN smoothness of each category's unit t-values (no null computed)"
+    )
 
 
 class Patch(Strict):
@@ -257,6 +289,9 @@ class PatchesOut(Strict):
     layer: str
     patches: dict[str, list[Patch]]
     labels: dict[str, Grid] = Field(description="per cell: 0 outside patches, k in patch k")
+    patch_null: dict[str, NullOut] = Field(
+        description="each category's patch count beside its label-permutation null"
+    )
 
 
 class _Lesion(Request):

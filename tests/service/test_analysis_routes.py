@@ -7,7 +7,7 @@ import pytest
 from service_helpers import error
 
 from backend.client import ServiceError, TDSNNClient
-from tdsnn_core.experiments import disc_units
+from tdsnn_core.experiments import disc_units, layer_orientation_map
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,27 @@ def test_orientation_map_and_pinwheels(client, local):
     assert len(orientation["preferred_orientation_deg"]) == n_units
     assert 0 < len(orientation["analysed_units"]) < n_units
     assert client.maps("mini", "orientation") == orientation  # cached, identical
+    # every statistic beside its null and interval, as the core measures them
+    model = local["mini"]
+    expected = layer_orientation_map(model.model, model.sheets["layer2.0"])
+    smoothness = orientation["smoothness"]
+    assert smoothness["score"] == pytest.approx(expected.smoothness.score)
+    assert smoothness["null_percentile"] == pytest.approx(expected.smoothness_null.score.percentile)
+    assert smoothness["null_interval"] == pytest.approx(
+        list(expected.smoothness_null.score.interval)
+    )
+    interval = expected.smoothness_interval
+    if np.isfinite([interval.low, interval.high]).all():
+        assert smoothness["interval"] == pytest.approx([interval.low, interval.high])
+    else:
+        assert smoothness["interval"] is None
+    bins = orientation["orientation_bins"]
+    assert bins["fractions"] == pytest.approx(expected.diversity.fractions.tolist())
+    np.testing.assert_allclose(bins["intervals"], expected.diversity.fraction_intervals)
     pinwheels = client.maps("mini", "pinwheels")
     assert pinwheels["count"] == len(pinwheels["signs"]) == len(pinwheels["centres_mm"])
+    assert pinwheels["count"] == expected.pinwheels.count
+    assert (pinwheels["density_interval"] is None) == (expected.pinwheels.density_interval is None)
     field = np.array(pinwheels["orientation_field"]["values"], dtype=float)
     assert field.ndim == 2 and np.nanmax(field) < 180
 
@@ -36,6 +55,14 @@ def test_category_map_and_patches(client):
     assert all(category["descriptions"][c] for c in category["categories"])
     patches = client.maps("mini", "patches", layer="layer4.0")
     assert set(patches["patches"]) == set(category["categories"])
+    for name, null in patches["patch_null"].items():  # counts beside their permutation null
+        assert null["observed"] == len(patches["patches"][name])
+        assert 0 < null["p_greater"] <= 1 and null["null_interval"][0] <= null["null_interval"][1]
+    for pair, overlap in category["overlaps"].items():
+        null = category["overlap_null"][pair]
+        assert (overlap is None) == (null is None)
+        if null is not None:
+            assert null["observed"] == pytest.approx(overlap) and 0 <= null["percentile"] <= 100
     for name, labels in patches["labels"].items():
         assert np.max(labels["values"]) == len(patches["patches"][name])
 
