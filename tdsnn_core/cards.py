@@ -219,7 +219,8 @@ def render_card(card: dict) -> str:
         f"| V1 orientation-map smoothness [95 % interval over sheet tiles] (percentile of its "
         f"shuffle null) | {s['v1_smoothness']} {_bracket(s.get('smoothness_interval'))} "
         f"({s.get('smoothness_percentile')}) |",
-        f"| V1 tuned units per 22.5-degree orientation bin (0, 22.5, ... deg) [95 % interval "
+        f"| V1 analysed units (top quarter by tuning range) per 22.5-degree orientation bin "
+        f"(0, 22.5, ... deg) [95 % interval "
         f"over sheet tiles] | {_percentages(s)} |",
         f"| V1 pinwheels per column spacing squared [95 %], map of all tuned units (spacing) | "
         f"{_pinwheels(s)} |",
