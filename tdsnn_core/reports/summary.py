@@ -205,8 +205,8 @@ def _test_images(metrics: dict) -> str:
 ROWS: dict[str, Row] = {
     "top-1, test split (%) [95 %]": _top1,
     "test images of the rows below (their source images)": _test_images,
-    "V1 smoothness [95 % interval] vs shuffled preferences": _smoothness,
-    "V1 orientation diversity (22.5-degree bins)": _diversity,
+    "V1 smoothness [95 % interval] vs shuffled preferences (analysed quarter)": _smoothness,
+    "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category": _patches,
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),

@@ -102,11 +102,11 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     del models["trained"]
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows["test images of the rows below (their source images)"] == ["256 (131)", "n/a"]
-    assert rows["V1 smoothness [95 % interval] vs shuffled preferences"] == [
+    assert rows["V1 smoothness [95 % interval] vs shuffled preferences (analysed quarter)"] == [
         "0.75 [0.71, 0.78] (null 0.05 [0.00, 0.20], pct 100)",
         "n/a",
     ]
-    assert rows["V1 orientation diversity (22.5-degree bins)"][0] == (
+    assert rows["V1 orientation diversity (22.5-degree bins; analysed quarter)"][0] == (
         "3/8 bins >= 5 % (under 5 %: 22.5° 4.0 [3.1, 5.2] %, 45° 0.0 [0.0, 1.0] %, "
         "67.5° 0.0 [0.0, 1.0] %, 112.5° 0.0 [0.0, 1.0] %, 135° 0.0 [0.0, 1.0] %), "
         "largest 50 %, circ. var. 0.90"
