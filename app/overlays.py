@@ -170,14 +170,17 @@ class Overlays:
 
     async def _load_orientation(self) -> None:
         pinwheels = await self.service.call("maps", self.model, "pinwheels")
-        await self.status.apply(lambda: self._draw_orientation(pinwheels))
+        orientation = await self.service.call("maps", self.model, "orientation")
+        smoothness = orientation["smoothness"]
+        await self.status.apply(lambda: self._draw_orientation(pinwheels, smoothness))
 
-    def _draw_orientation(self, pinwheels: dict) -> None:
+    def _draw_orientation(self, pinwheels: dict, smoothness: dict) -> None:
         layer = pinwheels["layer"]
         self.on_sheets.show_orientation(pinwheels, self.sheets[layer].placement)
         beside = BesideMap(ORIENTATION, self.colours[ORIENTATION], self.sheets[layer])
         beside.glyphs.show_orientation(pinwheels)
-        beside.summary.object = pinwheel_summary(pinwheels)
+        summaries = (smoothness_summary(smoothness), pinwheel_summary(pinwheels))
+        beside.summary.object = "\n\n".join(summaries)
         self.beside_maps[ORIENTATION] = beside
         self.beside.append(beside.panel)  # filled first (see the module's docstring)
 
@@ -191,6 +194,7 @@ class Overlays:
             "t": category["t_maps"],
             "labels": patches["labels"],
             "patches": patches["patches"],
+            "patch_null": patches["patch_null"],
             "layer": category["layer"],
         }
         limit = max(np.nanmax(np.abs(grid_axes(g)[2])) for g in category["t_maps"].values())
@@ -213,7 +217,25 @@ class Overlays:
         beside.glyphs.image.data = image_data(self.maps["t"][name])
         patches = self.maps["patches"][name]
         area = sum(p["area_mm2"] for p in patches)
-        beside.summary.object = f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total"
+        null = self.maps["patch_null"][name]
+        beside.summary.object = (
+            f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total (image labels "
+            f"permuted: {null['null_mean']:.1f} patches on average, p = {null['p_greater']:.2f})"
+        )
+
+
+def smoothness_summary(smoothness: dict) -> str:
+    """TDANN's smoothness of the map's analysed units with its interval over sheet tiles,
+    beside maps with the preferences shuffled."""
+    if smoothness["score"] is None or smoothness["null_percentile"] is None:
+        return "smoothness not measurable"
+    interval, null = smoothness["interval"], smoothness["null_interval"]
+    bounds = f" [95 %: {interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+    spread = f", their 95 % up to {null[1]:.2f}" if null else ""
+    return (
+        f"smoothness {smoothness['score']:.2f}{bounds} (shuffled preferences: percentile "
+        f"{smoothness['null_percentile']:.0f}{spread})"
+    )
 
 
 def pinwheel_summary(pinwheels: dict) -> str:

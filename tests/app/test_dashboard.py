@@ -189,6 +189,8 @@ def test_selectivity_overlays(dashboard):
     # the bundled default's V1 resolves pinwheels: the count beside its interval and its null
     density = r"\d+ pinwheels, \d\.\d\d \[95 %: \d\.\d\d, \d\.\d\d\] per Λ²"
     page.get_by_text(re.compile(density + r".*shuffled maps resolvable: 0 %")).wait_for()
+    smooth = r"smoothness 0\.\d\d \[95 %: 0\.\d\d, 0\.\d\d\] \(shuffled preferences: percentile 100"
+    assert page.get_by_text(re.compile(smooth)).is_visible()  # the bundled map beside its null
     page.get_by_role("button", name="Category patches").click()
     page.wait_for_function(filled, arg="map-image-category", timeout=120_000)
     category = page.get_by_label("Category")
@@ -201,7 +203,7 @@ def test_selectivity_overlays(dashboard):
         ".every((v, i) => v === faces[i])",
         arg=faces,
     )
-    assert page.get_by_text(re.compile(r"places: \d+ patch")).is_visible()
+    assert page.get_by_text(re.compile(r"places: \d+ patch.*permuted: .* p = 0\.\d\d")).is_visible()
     assert page.locator(".error-alert").is_hidden()
     screenshot(page, "06-overlays")
 
