@@ -170,16 +170,14 @@ class Overlays:
 
     async def _load_orientation(self) -> None:
         pinwheels = await self.service.call("maps", self.model, "pinwheels")
-        orientation = await self.service.call("maps", self.model, "orientation")
-        smoothness = orientation["smoothness"]
-        await self.status.apply(lambda: self._draw_orientation(pinwheels, smoothness))
+        await self.status.apply(lambda: self._draw_orientation(pinwheels))
 
-    def _draw_orientation(self, pinwheels: dict, smoothness: dict) -> None:
+    def _draw_orientation(self, pinwheels: dict) -> None:
         layer = pinwheels["layer"]
         self.on_sheets.show_orientation(pinwheels, self.sheets[layer].placement)
         beside = BesideMap(ORIENTATION, self.colours[ORIENTATION], self.sheets[layer])
         beside.glyphs.show_orientation(pinwheels)
-        summaries = (smoothness_summary(smoothness), pinwheel_summary(pinwheels))
+        summaries = (smoothness_summary(pinwheels["smoothness"]), pinwheel_summary(pinwheels))
         beside.summary.object = "\n\n".join(summaries)
         self.beside_maps[ORIENTATION] = beside
         self.beside.append(beside.panel)  # filled first (see the module's docstring)

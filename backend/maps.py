@@ -90,14 +90,7 @@ def _orientation_out(layer: str, m: OrientationMap) -> schemas.OrientationMapOut
         preferred_orientation_deg=_finite(m.tuning.preferred_orientation_deg),
         orientation_selectivity=_finite(m.tuning.orientation_selectivity),
         analysed_units=np.flatnonzero(m.analysed).tolist(),
-        smoothness=schemas.Smoothness(
-            score=_finite(m.smoothness.score),
-            interval=_pair(m.smoothness_interval.low, m.smoothness_interval.high),
-            null_percentile=_finite(m.smoothness_null.score.percentile),
-            null_interval=_pair(*m.smoothness_null.score.interval),
-            bin_centres_mm=m.smoothness.bin_centres.tolist(),
-            mean_curve=_finite(m.smoothness.mean_curve),
-        ),
+        smoothness=_smoothness_out(m),
         orientation_bins=schemas.OrientationBins(
             fractions=m.diversity.fractions.tolist(),
             intervals=(
@@ -109,9 +102,20 @@ def _orientation_out(layer: str, m: OrientationMap) -> schemas.OrientationMapOut
     )
 
 
-def _pair(low: float, high: float) -> list[float] | None:
-    """An interval's bounds, None unless both are finite."""
-    return [float(low), float(high)] if np.isfinite([low, high]).all() else None
+def _smoothness_out(m: OrientationMap) -> schemas.Smoothness:
+    return schemas.Smoothness(
+        score=_finite(m.smoothness.score),
+        interval=_finite_pair(m.smoothness_interval.bounds),
+        null_percentile=_finite(m.smoothness_null.score.percentile),
+        null_interval=_finite_pair(m.smoothness_null.score.interval),
+        bin_centres_mm=m.smoothness.bin_centres.tolist(),
+        mean_curve=_finite(m.smoothness.mean_curve),
+    )
+
+
+def _finite_pair(bounds) -> list[float] | None:
+    """An interval's [low, high], None unless both are finite."""
+    return [float(b) for b in bounds] if np.isfinite(bounds).all() else None
 
 
 def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
@@ -123,11 +127,8 @@ def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
         reason=p.reason,
         column_spacing_mm=_finite(p.column_spacing_mm),
         density=_finite(p.density),
-        density_interval=(
-            None
-            if p.density_interval is None
-            else _pair(p.density_interval.low, p.density_interval.high)
-        ),
+        density_interval=None if p.density_interval is None else p.density_interval.bounds,
+        smoothness=_smoothness_out(m),
         null_resolvable_fraction=m.pinwheel_null.resolvable_fraction,
         centres_mm=np.asarray(p.centres_mm, dtype=float).reshape(-1, 2).tolist(),
         signs=np.asarray(p.signs, dtype=int).tolist(),
@@ -154,7 +155,7 @@ def _null_out(comparison: NullComparison) -> schemas.NullOut:
     return schemas.NullOut(
         observed=_finite(comparison.observed),
         null_mean=_finite(comparison.mean),
-        null_interval=_pair(*comparison.interval),
+        null_interval=_finite_pair(comparison.interval),
         percentile=_finite(comparison.percentile),
         p_greater=_finite(comparison.p_greater),
     )

@@ -247,6 +247,7 @@ class PinwheelsOut(Strict):
     null_resolvable_fraction: float = Field(
         ge=0.0, le=1.0, description="fraction of shuffled maps (same units) that are resolvable"
     )
+    smoothness: Smoothness = Field(description="the map's smoothness, as the orientation map's")
     centres_mm: list[Pair]
     signs: list[int]
     orientation_field: Grid = Field(description="smoothed preferred orientation (deg)")

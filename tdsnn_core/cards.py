@@ -94,6 +94,7 @@ def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: in
     """Top-1 on the first ``images`` test images of the checkpoint's training data with its
     95 % interval over their source images, mean firing rate of every topographic layer on
     them, and the V1 orientation map (:func:`v1_map_metrics`)."""
+    from tdsnn_core.data.sources import source_count
     from tdsnn_core.experiments import AnalysisSettings, area_layer, labelled_data
     from tdsnn_core.experiments.accuracy import ScoredImages
     from tdsnn_core.recording import forward_batches
@@ -111,9 +112,9 @@ def subset_metrics(ckpt: Checkpoint, images: int = SUBSET_IMAGES, batch_size: in
     v1 = area_layer(ckpt.sheets, "V1")
     return {
         "images": len(inputs),
-        "sources": len(inputs) if sources is None else len(np.unique(sources)),
+        "sources": source_count(len(inputs), sources),
         "top1": round(top1.estimate, 2),
-        "top1_interval": _rounded([top1.low, top1.high], 2),
+        "top1_interval": _rounded(top1.bounds, 2),
         "mean_rate": {name: round(total / len(inputs), 5) for name, total in rate_sums.items()},
         "v1_layer": v1,
         **v1_map_metrics(model, ckpt.sheets[v1], settings),
@@ -136,15 +137,13 @@ def v1_map_metrics(model, sheet, settings) -> dict:
     return {
         **record,
         "v1_smoothness": round(vmap.smoothness.score, 4),
-        "smoothness_interval": _rounded(
-            [vmap.smoothness_interval.low, vmap.smoothness_interval.high], 4
-        ),
+        "smoothness_interval": _rounded(vmap.smoothness_interval.bounds, 4),
         "smoothness_percentile": round(vmap.smoothness_null.score.percentile, 1),
         "orientation_fractions": _rounded(vmap.diversity.fractions, 4),
         "orientation_intervals": _rounded(vmap.diversity.fraction_intervals, 4),
         "pinwheel_density": round(float(wheels.density), 3) if wheels.resolvable else None,
         "pinwheel_density_interval": (
-            _rounded([wheels.density_interval.low, wheels.density_interval.high], 3)
+            _rounded(wheels.density_interval.bounds, 3)
             if wheels.density_interval is not None
             else None
         ),

@@ -31,6 +31,11 @@ class Interval:
     level: float
 
     @property
+    def bounds(self) -> list[float]:
+        """[low, high], as the reports and the service write it."""
+        return [float(self.low), float(self.high)]
+
+    @property
     def excludes_zero(self) -> bool:
         """Whether the interval lies entirely on one side of 0 (a difference "is one")."""
         return self.low > 0 or self.high < 0

@@ -49,6 +49,12 @@ def source_ids(folder: str | Path, relative_paths: Sequence[str]) -> np.ndarray:
     return np.unique(keys, return_inverse=True)[1].reshape(-1)
 
 
+def source_count(n_images: int, sources: np.ndarray | None) -> int:
+    """How many independent source images ``n_images`` images come from (``sources``: the
+    source of each; None: every image its own)."""
+    return n_images if sources is None else len(np.unique(sources))
+
+
 def dataset_groups(dataset) -> np.ndarray | None:
     """Source ids of a labelled image-folder dataset's items (a torchvision ImageFolder, or a
     ``Subset`` of one); None for other datasets (every image independent)."""

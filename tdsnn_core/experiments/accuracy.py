@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from tdsnn_core.analysis.intervals import Interval, bootstrap_interval, paired_difference
-from tdsnn_core.data.sources import dataset_groups
+from tdsnn_core.data.sources import dataset_groups, source_count
 from tdsnn_core.models import TopographicSNN
 from tdsnn_core.recording import predict
 
@@ -90,8 +90,8 @@ def compare_top1(
     common = {"groups": groups, "level": level, "seed": seed}
     top1 = [bootstrap_interval(s, **common) for s in scores]
     difference = [None] + [paired_difference(scores[0], s, **common) for s in scores[1:]]
-    n_sources = len(scores[0]) if groups is None else len(np.unique(groups))
-    return Top1Comparison(names, top1, difference, len(scores[0]), n_sources)
+    n_images = len(scores[0])
+    return Top1Comparison(names, top1, difference, n_images, source_count(n_images, groups))
 
 
 def _fmt(interval: Interval, signed: bool = False) -> str:

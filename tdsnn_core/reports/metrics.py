@@ -8,6 +8,7 @@ import numpy as np
 
 from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
+from tdsnn_core.data.sources import source_count
 from tdsnn_core.experiments.accuracy import ScoredImages
 from tdsnn_core.experiments.lesions import LesionEffect
 from tdsnn_core.experiments.pipeline import ModelAnalysis
@@ -47,7 +48,7 @@ def null_record(comparison: NullComparison | None) -> dict | None:
 
 
 def _bounds(interval: Interval | None) -> list[float] | None:
-    return None if interval is None else [interval.low, interval.high]
+    return None if interval is None else interval.bounds
 
 
 def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
@@ -80,7 +81,7 @@ def _lesion_record(effect: LesionEffect, categories: tuple[str, ...]) -> dict:
 
 def _counted(images: int, sources: np.ndarray | None) -> dict:
     """How many images, and how many independent source images they come from."""
-    return {"images": images, "sources": images if sources is None else len(np.unique(sources))}
+    return {"images": images, "sources": source_count(images, sources)}
 
 
 def _top1_record(scored: ScoredImages) -> dict:
@@ -112,7 +113,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "n_analysed": int(om.analysed.sum()),
             "mean_osi": float(om.tuning.orientation_selectivity[om.analysed].mean()),
             "smoothness": om.smoothness.score,
-            "smoothness_interval": [om.smoothness_interval.low, om.smoothness_interval.high],
+            "smoothness_interval": om.smoothness_interval.bounds,
             "smoothness_curve": {
                 "distance_mm": om.smoothness.bin_centres,
                 "mean_difference_deg": om.smoothness.mean_curve,
