@@ -193,6 +193,7 @@ class Overlays:
             "labels": patches["labels"],
             "patches": patches["patches"],
             "patch_null": patches["patch_null"],
+            "smoothness": category["smoothness"],
             "layer": category["layer"],
         }
         limit = max(np.nanmax(np.abs(grid_axes(g)[2])) for g in category["t_maps"].values())
@@ -219,7 +220,18 @@ class Overlays:
         beside.summary.object = (
             f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total (image labels "
             f"permuted: {null['null_mean']:.1f} patches on average, p = {null['p_greater']:.2f})"
+            f"; {category_smoothness_summary(self.maps['smoothness'][name])}"
         )
+
+
+def category_smoothness_summary(null: dict) -> str:
+    """TDANN's smoothness of a category's t-values beside maps with them shuffled."""
+    if null["observed"] is None or null["percentile"] is None:
+        return "smoothness not measurable"
+    return (
+        f"smoothness {null['observed']:.2f} (t-values shuffled across units: percentile "
+        f"{null['percentile']:.0f}, p = {null['p_greater']:.2f})"
+    )
 
 
 def smoothness_summary(smoothness: dict) -> str:

@@ -147,7 +147,7 @@ def _category_out(
         t_maps={c: _grid(t.grid, t.values) for c, t in m.t_maps.items()},
         overlaps={k: _finite(v if v is not None else np.nan) for k, v in m.overlaps.items()},
         overlap_null={k: _null_out(n) if n else None for k, n in m.overlap_null.items()},
-        smoothness={c: _finite(s.score) for c, s in m.smoothness.items()},
+        smoothness={c: _null_out(n.score) for c, n in m.smoothness_null.items()},
     )
 
 

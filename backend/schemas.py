@@ -254,7 +254,8 @@ class PinwheelsOut(Strict):
 
 
 class NullOut(Strict):
-    """An observed statistic beside its permutation null (image labels permuted)."""
+    """An observed statistic beside its permutation null (image labels permuted, or for a
+    smoothness the values shuffled across units)."""
 
     observed: float | None
     null_mean: float | None
@@ -274,8 +275,9 @@ class CategoryMapOut(Strict):
     overlap_null: dict[str, NullOut | None] = Field(
         description="each overlap beside its label-permutation null (null where the overlap is)"
     )
-    smoothness: dict[str, float | None] = Field(
-        description="TDANN smoothness of each category's unit t-values (no null computed)"
+    smoothness: dict[str, NullOut] = Field(
+        description="TDANN smoothness of each category's unit t-values beside its null, the "
+        "t-values shuffled across units (no interval: its distance bins span the whole sheet)"
     )
 
 

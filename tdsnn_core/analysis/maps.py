@@ -189,7 +189,9 @@ class CategoryMaps:
     ``overlaps`` maps "a-b" to the Pearson correlation of the two t-maps (None where a
     map is constant). Beside them, the nulls under image labels permuted across images:
     ``overlap_null`` ("a-b", None where the overlap is) and ``patch_null`` (per category,
-    the patch count against the permuted maps' counts)."""
+    the patch count against the permuted maps' counts); and ``smoothness_null``, each
+    category's smoothness against its t-values shuffled across units (same positions). The
+    smoothness has no interval over tiles: its distance bins span the whole IT sheet."""
 
     positions: np.ndarray
     categories: tuple[str, ...]
@@ -197,6 +199,7 @@ class CategoryMaps:
     t_maps: dict[str, TMap]
     patches: dict[str, Patches]
     smoothness: dict[str, Smoothness]
+    smoothness_null: dict[str, SmoothnessNull]
     overlaps: dict[str, float | None]
     overlap_null: dict[str, NullComparison | None]
     patch_null: dict[str, NullComparison]
@@ -217,7 +220,8 @@ def category_maps(
     seed: int = 0,
 ) -> CategoryMaps:
     """Category selectivity maps of a layer from its rates [n_images, N] to labelled probes,
-    with ``n_permutations`` label permutations for the overlap and patch-count nulls.
+    with ``n_permutations`` label permutations for the overlap and patch-count nulls, and as
+    many unit shuffles for each category's smoothness null.
 
     Raises ValueError for fewer than 2 categories or when no unit responds to any probe.
     """
@@ -233,6 +237,7 @@ def category_maps(
         for name, t in t_values.items()
     }
     edges = category_distance_bin_edges()
+    sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": seed}
     patches = {name: find_patches(m, t_threshold=t_threshold) for name, m in t_maps.items()}
     overlaps = {
         f"{a}-{b}": _correlation_or_none(t_maps[a], t_maps[b])
@@ -260,14 +265,12 @@ def category_maps(
         t_maps=t_maps,
         patches=patches,
         smoothness={
-            name: map_smoothness(
-                positions,
-                t,
-                edges,
-                circular_period=None,
-                n_samples=n_samples,
-                sample_size=sample_size,
-                seed=seed,
+            name: map_smoothness(positions, t, edges, circular_period=None, **sampling)
+            for name, t in t_values.items()
+        },
+        smoothness_null={
+            name: smoothness_null(
+                positions, t, edges, circular_period=None, n_shuffles=n_permutations, **sampling
             )
             for name, t in t_values.items()
         },

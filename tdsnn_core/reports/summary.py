@@ -36,6 +36,20 @@ def _patches(metrics: dict) -> str:
     return ", ".join(one(k, v) for k, v in per.items())
 
 
+def _category_smoothness(metrics: dict) -> str:
+    per = _get(metrics, "categories", "per_category")
+    if per is None:
+        return "n/a"
+
+    def one(name: str, record: dict) -> str:
+        null = record.get("smoothness_null")
+        if not null:
+            return f"{name} {_number(record['smoothness'])} (no null)"
+        return f"{name} {_number(null['observed'])} (pct {null['percentile']:.0f})"
+
+    return ", ".join(one(k, v) for k, v in per.items())
+
+
 def _versus_null(record: dict | None, digits: int = 2, interval: list | None = None) -> str:
     """'observed [interval] (null mean [2.5, 97.5] %ile, percentile)'; the observed value's
     own 95 % ``interval`` only where one was measured."""
@@ -209,6 +223,7 @@ ROWS: dict[str, Row] = {
     "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category": _patches,
+    "IT category smoothness vs t-values shuffled across units": _category_smoothness,
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,

@@ -131,6 +131,10 @@ def test_planted_face_patch_is_found_in_place(planted):
     assert maps.overlaps["faces-bodies"] < 0  # bodies look unselective where faces win
     assert set(maps.overlaps) == {"faces-bodies", "faces-places", "bodies-places"}
     assert maps.smoothness["faces"].score > 0.5
+    face_smoothness = maps.smoothness_null["faces"].score  # vs t-values shuffled across units
+    assert face_smoothness.observed == pytest.approx(maps.smoothness["faces"].score)
+    assert face_smoothness.null.shape == (100,) and face_smoothness.p_greater == 1 / 101
+    assert face_smoothness.interval[1] < 0.2
     assert set(maps.overlap_null) == set(maps.overlaps)
     for pair, overlap in maps.overlap_null.items():
         assert overlap.observed == pytest.approx(maps.overlaps[pair])
@@ -142,6 +146,16 @@ def test_planted_face_patch_is_found_in_place(planted):
     assert maps.patch_null["faces"].observed == 1 and maps.patch_null["faces"].interval[1] == 0
     assert maps.patch_null["faces"].p_greater == pytest.approx(1 / 101)
     assert maps.patch_null["bodies"].observed == 0
+
+
+def test_unstructured_category_maps_sit_inside_their_smoothness_null():
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(0, 70, (2000, 2))  # the IT sheet: every 3 mm bin to 60 mm filled
+    labels = np.repeat(np.arange(3), 30)
+    rates = rng.gamma(2.0, 0.1, (len(labels), len(positions)))  # no category structure
+    maps = category_maps(positions, rates, labels, ("faces", "bodies", "places"), n_samples=2)
+    for null in maps.smoothness_null.values():
+        assert 2.5 < null.score.percentile < 97.5 and abs(null.score.observed) < 0.2
 
 
 def test_category_map_edge_cases(planted):

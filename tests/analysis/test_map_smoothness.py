@@ -179,6 +179,40 @@ def test_null_matches_explicitly_shuffled_maps(sheet_positions):
     assert null.std == pytest.approx(explicit.std(), rel=0.3)
 
 
+@pytest.mark.parametrize(
+    ("circular_period", "n_samples", "sample_size"), [(None, 20, 1000), (180.0, 6, 700)]
+)
+def test_null_scores_equal_map_smoothness_of_each_shuffled_map(
+    circular_period, n_samples, sample_size
+):
+    """Slow reference, shuffle by shuffle: the null's scores are ``map_smoothness`` of the
+    maps it shuffles (same samples; their pairs overlap, as IT's 1,000 of 2,048 units do)."""
+    rng = np.random.default_rng(8)
+    positions = rng.uniform(0, 40.0, (2048, 2))  # every pair inside the IT bins (0-60 mm)
+    values = rng.normal(size=2048) + positions[:, 0] / 10
+    if circular_period:
+        values = band_limited_orientations(positions, 12.0)
+    edges = category_distance_bin_edges()
+    sampling = {"n_samples": n_samples, "sample_size": sample_size, "seed": 9}
+    null = smoothness_null(
+        positions, values, edges, circular_period=circular_period, n_shuffles=12, **sampling
+    )
+    draws = np.random.default_rng(9)  # the units the samples drew: the shuffled ones
+    used = np.unique([draws.choice(2048, sample_size, replace=False) for _ in range(n_samples)])
+    shuffles = np.random.default_rng((9, 1))
+    expected = []
+    for _ in range(12):
+        shuffled = values.copy()
+        shuffled[used] = values[shuffles.choice(2048, size=len(used), replace=False)]
+        expected.append(
+            map_smoothness(positions, shuffled, edges, circular_period=circular_period, **sampling)
+        )
+    np.testing.assert_allclose(null.score.null, [e.score for e in expected], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        null.mean_curve, np.mean([e.mean_curve for e in expected], axis=0), rtol=1e-9
+    )
+
+
 def test_two_orientation_map_is_smooth_but_no_orientation_map(sheet_positions):
     two = two_orientation_map(sheet_positions)
     genuine = band_limited_orientations(sheet_positions, 6.0)

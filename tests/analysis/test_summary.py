@@ -47,7 +47,14 @@ def metrics(smoothness: float, top1: float) -> dict:
             },
         },
         "categories": {
-            "per_category": {"faces": {"n_patches": 2}, "bodies": {"n_patches": 1}},
+            "per_category": {
+                "faces": {
+                    "n_patches": 2,
+                    "smoothness": 0.61,
+                    "smoothness_null": null(0.61, 0.1, 0.0, 0.3, 100.0),
+                },
+                "bodies": {"n_patches": 1, "smoothness": 0.2},  # an older file: no null
+            },
             "overlap_null": {"faces-bodies": null(-0.5, -0.4, -0.6, -0.2, 30.0)},
         },
         "lesions": {
@@ -125,6 +132,9 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows[pinwheel_row][0] == (
         "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.26 mm; shuffles resolvable 0 %)"
+    )
+    assert rows["IT category smoothness vs t-values shuffled across units"][0] == (
+        "faces 0.61 (pct 100), bodies 0.20 (no null)"
     )
     assert rows["face-body t-map correlation vs label permutations"][0] == (
         "-0.50 (null -0.40 [-0.60, -0.20], pct 30)"

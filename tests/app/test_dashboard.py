@@ -203,7 +203,9 @@ def test_selectivity_overlays(dashboard):
         ".every((v, i) => v === faces[i])",
         arg=faces,
     )
-    assert page.get_by_text(re.compile(r"places: \d+ patch.*permuted: .* p = 0\.\d\d")).is_visible()
+    places = r"places: \d+ patch.*permuted: .* p = 0\.\d\d\); smoothness -?\d\.\d\d "
+    shuffled = r"\(t-values shuffled across units: percentile \d+, p = [01]\.\d\d\)"
+    assert page.get_by_text(re.compile(places + shuffled)).is_visible()
     assert page.locator(".error-alert").is_hidden()
     screenshot(page, "06-overlays")
 

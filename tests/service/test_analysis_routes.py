@@ -65,6 +65,10 @@ def test_category_map_and_patches(client):
             assert null["observed"] == pytest.approx(overlap) and 0 <= null["percentile"] <= 100
     for name, labels in patches["labels"].items():
         assert np.max(labels["values"]) == len(patches["patches"][name])
+    assert set(category["smoothness"]) == set(category["categories"])
+    for null in category["smoothness"].values():  # vs t-values shuffled across units
+        assert -1 <= null["observed"] <= 1 and 0 <= null["percentile"] <= 100
+        assert null["null_interval"][0] <= null["null_mean"] <= null["null_interval"][1]
 
 
 def test_map_errors(client, http):
