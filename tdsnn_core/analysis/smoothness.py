@@ -25,6 +25,7 @@ from tdsnn_core.analysis.nulls import NullComparison
 NULL_CHUNK_ELEMENTS = 4_000_000  # shuffles x pairs evaluated at once by smoothness_null
 TDANN_HYPERCOLUMN_WIDTH_MM = 3.5  # TDANN's model hypercolumn, which sets its V1 window
 MAX_UNDEFINED_DRAWS = 0.01  # of smoothness_interval's draws, before it gives no bounds
+NO_FIRST_BIN_PAIR = "the first distance bin holds no unit pair: widen it or sample more"
 
 
 def v1_distance_bin_edges(
@@ -80,7 +81,7 @@ class SmoothnessNull:
 def _scores(curves: np.ndarray) -> np.ndarray:
     """``smoothness_score`` of every row of ``curves`` [K, n_bins]."""
     if curves.shape[1] == 0 or np.isnan(curves[:, 0]).any():
-        raise ValueError("the first distance bin holds no unit pair: widen it or sample more")
+        raise ValueError(NO_FIRST_BIN_PAIR)
     peak = np.nanmax(curves, axis=1)
     return np.divide(peak - curves[:, 0], peak, out=np.zeros_like(peak), where=peak > 0)
 
@@ -195,22 +196,8 @@ def smoothness_null(
     positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
-    n_bins = len(bin_edges) - 1
-    # when every sample holds every unit, all samples have the same pairs and pooled curve
-    n_distinct = 1 if sample_size >= len(positions) else n_samples
-    samples = list(_sampled_pairs(positions, bin_edges, n_distinct, sample_size, seed))
-    first, second, bins = (np.concatenate(parts) for parts in zip(*samples, strict=True))
-    observed = smoothness_score(
-        _mean_per_bin(
-            np.bincount(
-                bins,
-                weights=_difference(preferences[first], preferences[second], circular_period),
-                minlength=n_bins,
-            ),
-            np.bincount(bins, minlength=n_bins),
-        )
-    )
-    pairs = _PooledPairs.of(first, second, bins, n_bins)
+    pairs = _PooledPairs.sampled(positions, bin_edges, n_samples, sample_size, seed)
+    observed = float(_scores(pairs.mean_curves(preferences[None, pairs.units], circular_period))[0])
     rng = np.random.default_rng((seed, 1))
     chunk = max(1, NULL_CHUNK_ELEMENTS // len(pairs.weights))
     null_curves = []
@@ -246,10 +233,23 @@ class _PooledPairs:
     counts: np.ndarray  # [n_bins] pairs drawn per bin, duplicates included
 
     @classmethod
-    def of(
-        cls, first: np.ndarray, second: np.ndarray, bins: np.ndarray, n_bins: int
+    def sampled(
+        cls,
+        positions: np.ndarray,
+        bin_edges: np.ndarray,
+        n_samples: int,
+        sample_size: int,
+        seed: int,
     ) -> _PooledPairs:
-        drawn = np.zeros(max(first.max(), second.max()) + 1, dtype=bool)
+        """The pairs of ``map_smoothness``'s samples (the same draws for the same arguments)."""
+        # when every sample holds every unit, all samples have the same pairs and pooled curve
+        n_distinct = 1 if sample_size >= len(positions) else n_samples
+        samples = list(_sampled_pairs(positions, bin_edges, n_distinct, sample_size, seed))
+        first, second, bins = (np.concatenate(parts) for parts in zip(*samples, strict=True))
+        n_bins = len(bin_edges) - 1
+        if not np.any(bins == 0):
+            raise ValueError(NO_FIRST_BIN_PAIR)
+        drawn = np.zeros(len(positions), dtype=bool)
         drawn[first] = drawn[second] = True
         units = np.flatnonzero(drawn)  # np.unique without its sort
         local = np.cumsum(drawn) - 1  # a unit's index in ``units``
