@@ -65,7 +65,7 @@ class ModelAnalysis:
     sweep_category: str | None = None
     temporal: list[SpikingStatistics] | None = None
     synchrony: SynchronyCurve | None = None
-    fisher: np.ndarray | None = None
+    fisher: np.ndarray | None = None  # per image and timestep [n_images, T]
     robustness: dict[str, RobustnessCurve] | None = None
     errors: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

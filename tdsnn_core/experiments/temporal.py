@@ -386,7 +386,9 @@ def fisher_information(
     *,
     timesteps: int | None = None,
 ) -> np.ndarray:
-    """I_t = (1/N) sum_n ||grad_theta log f(y_n | x_n, steps <= t)||^2 for t = 1..T, [T].
+    """Each image's ||grad_theta log f(y_n | x_n, steps <= t)||^2 for t = 1..T, [N, T]: their
+    mean over the N images is the Fisher information I_t, which an interval over the images
+    (or their sources) resamples.
 
     f(. | x, steps <= t) is the softmax of the logits averaged over the first t steps;
     gradients flow through the surrogate spike function, one image at a time.
@@ -397,9 +399,9 @@ def fisher_information(
     if not params:
         raise ValueError("the model has no trainable parameters: Fisher information is undefined")
     steps = timesteps or model.timesteps
-    information = np.zeros(steps)
+    information = np.zeros((len(images), steps))
     with torch.enable_grad():
-        for image, label in zip(images, np.asarray(labels), strict=True):
+        for n, (image, label) in enumerate(zip(images, np.asarray(labels), strict=True)):
             per_step = model(image[None].to(device), timesteps=steps, return_spikes=True)
             running_mean = per_step.logits_per_step[:, 0].cumsum(0) / torch.arange(
                 1, steps + 1, device=device
@@ -409,5 +411,12 @@ def fisher_information(
                 grads = torch.autograd.grad(
                     log_likelihood[t], params, retain_graph=t < steps - 1, allow_unused=True
                 )
-                information[t] += sum(float(g.square().sum()) for g in grads if g is not None)
-    return information / len(images)
+                information[n, t] = sum(float(g.square().sum()) for g in grads if g is not None)
+    return information
+
+
+def fisher_intervals(per_image: np.ndarray, groups: np.ndarray | None = None) -> list[Interval]:
+    """Per timestep, the Fisher information (the mean of :func:`fisher_information`'s
+    ``per_image`` [N, T]) with its 95 % bootstrap interval over the images, or over whole
+    ``groups`` (the source image of each image)."""
+    return [bootstrap_interval(values, groups=groups) for values in np.asarray(per_image).T]

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from tdsnn_core.experiments.temporal import fisher_intervals
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -246,8 +248,14 @@ def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
                     color=f"C{j}",
                     label=f"{r.label} {layer}",
                 )
-        if r.fisher is not None:
-            fisher.plot(np.arange(1, len(r.fisher) + 1), r.fisher, "o" + style, label=r.label)
+        if r.fisher is not None:  # with its 95 % interval over the images' sources
+            information = fisher_intervals(r.fisher, r.sources_of(len(r.fisher)))
+            mean = np.array([i.estimate for i in information])
+            bounds = np.array([[i.low, i.high] for i in information])
+            steps = np.arange(1, len(mean) + 1)
+            fisher.errorbar(
+                steps, mean, yerr=np.abs(bounds.T - mean), fmt="o" + style, capsize=3, label=r.label
+            )
     accuracy.set(xlabel="inference timesteps T", ylabel="accuracy (%)", title="accuracy vs T")
     entropy.set(xlabel="inference timesteps T", ylabel="bits", title="spike-train entropy")
     rates.set(xlabel="timestep", ylabel="spikes per unit per step", title="firing rate")

@@ -12,7 +12,7 @@ from tdsnn_core.data.sources import source_count
 from tdsnn_core.experiments.accuracy import ScoredImages
 from tdsnn_core.experiments.lesions import LesionEffect
 from tdsnn_core.experiments.pipeline import ModelAnalysis
-from tdsnn_core.experiments.temporal import mean_entropy_interval
+from tdsnn_core.experiments.temporal import fisher_intervals, mean_entropy_interval
 
 
 def json_ready(value):
@@ -208,7 +208,10 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "pairs": sc.pair_counts,
         }
     if result.fisher is not None:
-        metrics["fisher_information"] = result.fisher
+        information = fisher_intervals(result.fisher, result.sources_of(len(result.fisher)))
+        metrics["fisher_information"] = [i.estimate for i in information]
+        metrics["fisher_information_interval"] = [_bounds(i) for i in information]
+        metrics["fisher_images"] = len(result.fisher)
     if result.robustness is not None:
         metrics["robustness"] = {
             name: {

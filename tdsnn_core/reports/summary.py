@@ -187,6 +187,19 @@ def _entropy(metrics: dict) -> str:
     return _number(mean) + _bracket(temporal.get("mean_entropy_interval"), 2)
 
 
+def _fisher(metrics: dict) -> str:
+    information = _get(metrics, "fisher_information")
+    if information is None:
+        return "n/a"
+    bounds = _get(metrics, "fisher_information_interval") or [None] * len(information)
+    steps = ", ".join(
+        f"I{t} {value:.3g}" + ("" if not b or None in b else f" [{b[0]:.3g}, {b[1]:.3g}]")
+        for t, (value, b) in enumerate(zip(information, bounds, strict=True), start=1)
+    )
+    images = _get(metrics, "fisher_images")
+    return steps + (f" ({images} images)" if images else "")
+
+
 def _robustness(name: str) -> Row:
     def row(metrics: dict) -> str:
         curve = _get(metrics, "robustness", name)
@@ -230,6 +243,7 @@ ROWS: dict[str, Row] = {
     "V1 synchrony r_CCG, nearest bin": _synchrony,
     "accuracy vs inference T (%) [95 %]": _per_timesteps,
     "mean spike-train entropy at the model's T (bits) [95 %]": _entropy,
+    "Fisher information per timestep [95 %]": _fisher,
     "Gaussian noise (sigma: accuracy % [95 %])": _robustness("gaussian_noise"),
     "FGSM (eps: accuracy % [95 %])": _robustness("fgsm"),
     "PGD (eps: accuracy % [95 %])": _robustness("pgd"),

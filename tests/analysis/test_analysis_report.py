@@ -82,6 +82,10 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         assert len(metrics["lesions"]["centred_on"]) == 5
         assert metrics["temporal"]["timesteps"] == [1, 4]
         assert len(metrics["fisher_information"]) == 4
+        for value, (low, high) in zip(
+            metrics["fisher_information"], metrics["fisher_information_interval"], strict=True
+        ):
+            assert low <= value <= high
         assert metrics["robustness"]["gaussian_noise"]["strength"] == [0.0, 0.2]
     differences = {d["metric"]: d for d in document["differences"]}
     smooth = differences["orientation.smoothness"]

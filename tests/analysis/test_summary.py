@@ -77,6 +77,9 @@ def metrics(smoothness: float, top1: float) -> dict:
             "entropy_bits": {"a": [0.5, 1.0], "b": [0.5, 2.0]},
             "mean_entropy_interval": [1.41, 1.58],
         },
+        "fisher_information": [16.28, 11.13],
+        "fisher_information_interval": [[9.5, 24.0], [6.25, 17.0]],
+        "fisher_images": 16,
         "robustness": {
             "fgsm": {
                 "strength": [0.0, 0.1],
@@ -153,6 +156,9 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     assert (
         rows["accuracy vs inference T (%) [95 %]"][0]
         == "T1 50.0 [40.0, 60.5], T4 80.0 [72.2, 86.0]"
+    )
+    assert rows["Fisher information per timestep [95 %]"][0] == (
+        "I1 16.3 [9.5, 24], I2 11.1 [6.25, 17] (16 images)"
     )
     assert rows["FGSM (eps: accuracy % [95 %])"][0] == "0.1: 12.5 [5.0, 20.0]"
     table = summary_markdown(models).splitlines()

@@ -8,6 +8,7 @@ from analysis_models import N_CLASSES, patch_images, patch_sheet
 
 from tdsnn_core.experiments.temporal import (
     fisher_information,
+    fisher_intervals,
     mean_entropy_interval,
     mean_word_entropy,
     raw_and_shifted_r_ccg,
@@ -288,7 +289,22 @@ def test_fisher_information_matches_the_analytic_readout_gradient(patchnet):
     logits = np.array([2.0, 0.0, 0.0])
     p = np.exp(logits) / np.exp(logits).sum()
     expected = np.sum((np.eye(3)[0] - p) ** 2) * (spikes @ spikes + 1)
-    np.testing.assert_allclose(information, np.full(4, expected), rtol=1e-5)
+    np.testing.assert_allclose(information, np.full((len(images), 4), expected), rtol=1e-5)
+    per_step = fisher_intervals(information)  # alike images: an interval as narrow as they
+    assert [i.estimate for i in per_step] == pytest.approx([expected] * 4, rel=1e-5)
+    assert all(i.high - i.low < 1e-5 * expected for i in per_step)
+
+
+def test_fisher_interval_resamples_whole_sources():
+    """Per-image values shown twice (two variants of each source): grouped by source, the
+    interval is that of the values shown once; the mean is the plain mean."""
+    values = np.random.default_rng(3).gamma(2.0, 5.0, (12, 3))
+    once = fisher_intervals(values)
+    twice = fisher_intervals(np.repeat(values, 2, axis=0), groups=np.repeat(np.arange(12), 2))
+    for a, b, column in zip(once, twice, values.T, strict=True):
+        assert a.estimate == pytest.approx(column.mean()) == pytest.approx(b.estimate)
+        assert (a.low, a.high) == pytest.approx((b.low, b.high))
+        assert a.low < column.mean() < a.high
 
 
 def test_images_shown_twice_count_once_when_grouped_by_source():
