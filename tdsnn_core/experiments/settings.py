@@ -49,7 +49,7 @@ class AnalysisSettings:
         default_factory=lambda: dict(DEFAULT_STRENGTHS)
     )
     robustness_subset: int = 128
-    fisher_images: int = 16
+    fisher_images: int = 64
     smoothness_samples: int = 20
     lesion_controls: int = 20
     bootstrap_draws: int = 1000

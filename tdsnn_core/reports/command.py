@@ -110,7 +110,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="PART",
         help=f"analyses to run (default: all: {', '.join(PARTS)}); the rest show as n/a",
     )
-    p.add_argument("--fisher-images", type=int, default=16)
+    p.add_argument(
+        "--fisher-images",
+        type=int,
+        default=AnalysisSettings.fisher_images,
+        help="test images, spread over the classes, for Fisher information and its interval",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--seed", type=int, default=0)
