@@ -23,31 +23,27 @@ def _get(metrics: dict, *keys: str) -> object:
     return metrics
 
 
-def _patches(metrics: dict) -> str:
-    per = _get(metrics, "categories", "per_category")
-    if per is None:
-        return "n/a"
+def _per_category(entry: Callable[[str, dict], str]) -> Row:
+    """A row of ``entry(category, record)`` for each category of the IT maps."""
 
-    def one(name: str, record: dict) -> str:
-        null = record.get("patch_null")
-        suffix = f" (null {null['null_mean']:.1f}, p {null['p_greater']:.2f})" if null else ""
-        return f"{name} {record['n_patches']}{suffix}"
+    def row(metrics: dict) -> str:
+        per = _get(metrics, "categories", "per_category")
+        return "n/a" if per is None else ", ".join(entry(k, v) for k, v in per.items())
 
-    return ", ".join(one(k, v) for k, v in per.items())
+    return row
 
 
-def _category_smoothness(metrics: dict) -> str:
-    per = _get(metrics, "categories", "per_category")
-    if per is None:
-        return "n/a"
+def _patch_count(name: str, record: dict) -> str:
+    null = record.get("patch_null")
+    suffix = f" (null {null['null_mean']:.1f}, p {null['p_greater']:.2f})" if null else ""
+    return f"{name} {record['n_patches']}{suffix}"
 
-    def one(name: str, record: dict) -> str:
-        null = record.get("smoothness_null")
-        if not null:
-            return f"{name} {_number(record['smoothness'])} (no null)"
-        return f"{name} {_number(null['observed'])} (pct {null['percentile']:.0f})"
 
-    return ", ".join(one(k, v) for k, v in per.items())
+def _category_smoothness(name: str, record: dict) -> str:
+    null = record.get("smoothness_null")
+    if not null:
+        return f"{name} {_number(record['smoothness'])} (no null)"
+    return f"{name} {_number(null['observed'])} (pct {null['percentile']:.0f})"
 
 
 def _versus_null(record: dict | None, digits: int = 2, interval: list | None = None) -> str:
@@ -235,8 +231,8 @@ ROWS: dict[str, Row] = {
     "V1 smoothness [95 % interval] vs shuffled preferences (analysed quarter)": _smoothness,
     "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
-    "IT patches per category": _patches,
-    "IT category smoothness vs t-values shuffled across units": _category_smoothness,
+    "IT patches per category": _per_category(_patch_count),
+    "IT category smoothness vs t-values shuffled across units": _per_category(_category_smoothness),
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,
