@@ -252,7 +252,7 @@ def draw_temporal(results: list[ModelAnalysis], path: Path) -> bool:
             information = fisher_intervals(r.fisher, r.sources_of(len(r.fisher)))
             mean = np.array([i.estimate for i in information])
             bounds = np.array([[i.low, i.high] for i in information])
-            steps = np.arange(1, len(mean) + 1)
+            steps = np.arange(1, len(mean) + 1) + 0.06 * (i - (len(results) - 1) / 2)  # apart
             fisher.errorbar(
                 steps, mean, yerr=np.abs(bounds.T - mean), fmt="o" + style, capsize=3, label=r.label
             )
