@@ -1,6 +1,7 @@
 """Model-vs-model differences with paired bootstrap intervals over the images both models saw:
 top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
-model's own T, the costly one); and V1 smoothness, over tiles of the sheet both models share. A
+model's own T, the costly one), Fisher information per timestep; and V1 smoothness, over tiles
+of the sheet both models share. A
 difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
             ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
+    a, b = first.fisher, second.fisher  # per image and timestep, on the same images
+    if a is not None and b is not None and a.shape == b.shape:
+        groups = first.sources_of(len(a))
+        for t in range(a.shape[1]):
+            diff = paired_difference(b[:, t], a[:, t], groups=groups, seed=seed)
+            rows.append(_record(f"Fisher information I_{t + 1}", diff))
     if first.robustness and second.robustness:
         for name, curve in first.robustness.items():
             other = second.robustness.get(name)

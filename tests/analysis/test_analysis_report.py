@@ -94,6 +94,12 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     paired = document["paired_differences"]["other"]
     accuracy = next(r for r in paired if r["measure"] == "accuracy at T = 4 (points)")
     assert accuracy["low"] <= accuracy["difference"] <= accuracy["high"]
+    models = document["models"]
+    for t in range(4):  # on the same images: paired, as every row here
+        (fisher,) = [r for r in paired if r["measure"] == f"Fisher information I_{t + 1}"]
+        first, second = (models[m]["fisher_information"][t] for m in ("tiny", "other"))
+        assert fisher["difference"] == pytest.approx(second - first)
+        assert fisher["low"] <= fisher["difference"] <= fisher["high"]
     # top-1 on 24 test images, against the training loop's own evaluation of those images
     top1 = {}
     for label, path in [("tiny", tiny_checkpoint), ("other", other)]:
