@@ -9,7 +9,9 @@ same hard images) cancels out of the difference instead of widening it.
 
 ``groups`` (one id per image) makes the bootstrap resample whole groups: images that are
 variants of one source (e.g. augmented copies of one face) are not independent, and
-counting them as such would make the interval too narrow.
+counting them as such would make the interval too narrow. :func:`jackknife_interval` is the
+delete-one-group jackknife, for a statistic that is no mean over images (effective
+dimensionality), where a bootstrap's repeated images would bias the replicates.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 
 N_DRAWS = 2000
 
@@ -91,6 +94,19 @@ def percentile_interval(estimate: float, replicates: np.ndarray, level: float) -
         raise ValueError(f"level must be in (0, 1), got {level}")
     low, high = np.percentile(replicates, [50 * (1 - level), 50 * (1 + level)])
     return Interval(float(estimate), float(low), float(high), level)
+
+
+def jackknife_interval(full: float, leave_outs: np.ndarray, level: float = 0.95) -> Interval:
+    """``full`` with its ``level`` interval from the delete-one-group jackknife: the standard
+    error from ``leave_outs`` [g] (the statistic without each group in turn), t quantiles with
+    g - 1 degrees of freedom."""
+    leave_outs = np.asarray(leave_outs, dtype=float)
+    g = len(leave_outs)
+    if g < 2 or not 0 < level < 1:
+        raise ValueError(f"need >= 2 leave-outs and a level in (0, 1), got {g} and {level}")
+    error = np.sqrt((g - 1) / g * np.sum((leave_outs - leave_outs.mean()) ** 2))
+    half = student_t.ppf((1 + level) / 2, g - 1) * error
+    return Interval(float(full), float(full - half), float(full + half), level)
 
 
 def bootstrap_interval(

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tdsnn_core.analysis.dimensionality import effective_dimensionality
+from tdsnn_core.analysis.dimensionality import Dimensionality, effective_dimensionality
 from tdsnn_core.analysis.maps import CategoryMaps, OrientationMap, selectivity_peak
 from tdsnn_core.analysis.probes import (
     DEFAULT_PER_CATEGORY,
@@ -50,16 +50,17 @@ class ModelAnalysis:
     """Everything computed for one checkpoint; parts that failed are absent and explained in
     ``errors``; ``timings`` holds seconds per part. ``image_sources`` is the source image of
     each labelled test image (None: all independent), which intervals over those images
-    resample whole."""
+    resample whole. ``areas`` names the layers analysed as V1 and IT."""
 
     label: str
     checkpoint: Checkpoint
+    areas: dict[str, str] = field(default_factory=dict)
     image_sources: np.ndarray | None = None
     top1: ScoredImages | None = None
     probes: ProbeSet | None = None
     orientation: OrientationMap | None = None
     categories: CategoryMaps | None = None
-    dimensionality: dict[str, float] | None = None
+    dimensionality: dict[str, Dimensionality] | None = None
     lesions: dict[str, LesionEffect] | None = None
     sweep: list[LesionEffect] | None = None
     sweep_category: str | None = None
@@ -103,7 +104,7 @@ def analyze_checkpoint(
     size, channels = spec["input_size"], spec["in_channels"]
     v1 = default_layer(ckpt, settings.v1_layer, "V1", last=False)
     it = default_layer(ckpt, settings.it_layer, "IT", last=True)
-    result = ModelAnalysis(label or ckpt.path.stem, ckpt)
+    result = ModelAnalysis(label or ckpt.path.stem, ckpt, areas={"V1": v1, "IT": it})
     bs, seed = settings.batch_size, settings.seed
     cache: dict[str, object] = {}
 
@@ -147,8 +148,10 @@ def analyze_checkpoint(
         )
 
     def dimensionality() -> None:
+        recorded = probe_rates()  # sets result.probes
         result.dimensionality = {
-            name: effective_dimensionality(r) for name, r in probe_rates().items()
+            name: effective_dimensionality(r, result.probes.sources, seed=seed)
+            for name, r in recorded.items()
         }
 
     def lesions() -> None:

@@ -1,8 +1,9 @@
 """Model-vs-model differences with paired bootstrap intervals over the images both models saw:
 top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
-model's own T, the costly one), Fisher information per timestep; and V1 smoothness, over tiles
-of the sheet both models share. A
-difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
+model's own T, the costly one), Fisher information per timestep; V1 smoothness, over tiles
+of the sheet both models share; and the effective dimensionality of V1 and IT, with a paired
+jackknife over the probes' source images. A difference is called one only when its 95 %
+interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
             ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
+    for area, layer in first.areas.items():
+        a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
+        if a is not None and b is not None and np.array_equal(a.sources, b.sources):
+            rows.append(_record(f"{area} effective dimensionality ({layer})", b.difference(a)))
     a, b = first.fisher, second.fisher  # per image and timestep, on the same images
     if a is not None and b is not None and a.shape == b.shape:
         groups = first.sources_of(len(a))

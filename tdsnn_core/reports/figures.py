@@ -296,6 +296,34 @@ def draw_synchrony(results: list[ModelAnalysis], path: Path) -> bool:
     return _save(fig, path)
 
 
+def draw_dimensionality(results: list[ModelAnalysis], path: Path) -> bool:
+    """Effective dimensionality of the probes' responses per layer, with its 95 % interval over
+    source images (bars), beside its null, the same units made independent (dashed); on a
+    log scale, so a model whose layers are all silent (0) is left out."""
+    shown = [r for r in results if any(d.full > 0 for d in (r.dimensionality or {}).values())]
+    if not shown:
+        return False
+    fig, axes = _panels(1, 1)
+    ax = axes[0, 0]
+    for i, r in enumerate(shown):
+        layers = list(r.dimensionality)
+        intervals = [d.interval() for d in r.dimensionality.values()]
+        estimates = np.array([iv.estimate for iv in intervals])
+        errors = np.abs(np.array([iv.bounds for iv in intervals]).T - estimates)
+        x = np.arange(len(layers)) + 0.1 * (i - (len(shown) - 1) / 2)
+        ax.errorbar(x, estimates, yerr=errors, fmt="o-", capsize=3, color=f"C{i}", label=r.label)
+        null = [d.independent for d in r.dimensionality.values()]
+        ax.plot(x, null, "--", color=f"C{i}", lw=1)
+    ax.set_xticks(np.arange(len(layers)), layers, rotation=45, ha="right")
+    ax.set(
+        ylabel="effective dimensionality",
+        yscale="log",
+        title="probe responses (dashed: units independent)",
+    )
+    ax.legend()
+    return _save(fig, path)
+
+
 def draw_robustness(results: list[ModelAnalysis], path: Path) -> bool:
     """Accuracy vs perturbation strength, one panel per perturbation."""
     shown = [r for r in results if r.robustness is not None]
@@ -320,6 +348,7 @@ FIGURES: dict[str, tuple[str, Callable[[list[ModelAnalysis], Path], bool]]] = {
     "Temporal dynamics": ("temporal.png", draw_temporal),
     "Synchrony vs cortical distance": ("synchrony.png", draw_synchrony),
     "Robustness": ("robustness.png", draw_robustness),
+    "Effective dimensionality per layer": ("dimensionality.png", draw_dimensionality),
 }
 
 

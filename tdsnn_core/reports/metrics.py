@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from tdsnn_core.analysis.dimensionality import Dimensionality
 from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.data.sources import source_count
@@ -91,6 +92,19 @@ def _top1_record(scored: ScoredImages) -> dict:
             "interval": _bounds(top1)}  # fmt: skip
 
 
+def _dimensionality_record(dimensionality: Dimensionality) -> dict:
+    """A layer's effective dimensionality, its 95 % interval over source images, and the
+    null's (the same units made independent)."""
+    interval = dimensionality.interval()
+    return {
+        "estimate": interval.estimate,
+        "interval": interval.bounds,
+        "independent_units": dimensionality.independent,
+        "stimuli": dimensionality.n_stimuli,
+        "sources": len(dimensionality.sources),
+    }
+
+
 def analysis_metrics(result: ModelAnalysis) -> dict:
     """The JSON-serialisable metrics of one analysis."""
     ckpt = result.checkpoint
@@ -103,6 +117,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
         },
         "top1": None if result.top1 is None else _top1_record(result.top1),
         "test_images": None if (g := result.image_sources) is None else _counted(len(g), g),
+        "areas": result.areas,
         "errors": result.errors,
         "timings_s": result.timings,
     }
@@ -167,7 +182,9 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             "overlap_null": {pair: null_record(c) for pair, c in cm.overlap_null.items()},
         }
     if result.dimensionality is not None:
-        metrics["effective_dimensionality"] = result.dimensionality
+        metrics["effective_dimensionality"] = {
+            layer: _dimensionality_record(d) for layer, d in result.dimensionality.items()
+        }
     if result.lesions is not None:
         cats = result.categories.categories
         metrics["lesions"] = {

@@ -163,6 +163,18 @@ def _bracket(bounds: list | None, digits: int = 1) -> str:
     return f" [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
 
+def _dimensionality(metrics: dict) -> str:
+    """V1's and IT's effective dimensionality with its interval and null, as "V1 (layer) ..."."""
+    per_layer, areas = _get(metrics, "effective_dimensionality") or {}, _get(metrics, "areas") or {}
+    shown = [(area, layer, per_layer[layer]) for area, layer in areas.items() if layer in per_layer]
+    cells = [
+        f"{area} ({layer}) {_number(d['estimate'], 1)}{_bracket(d['interval'])} "
+        f"(null {_number(d['independent_units'], 0)})"
+        for area, layer, d in shown
+    ]
+    return ", ".join(cells) or "n/a"
+
+
 def _per_timesteps(metrics: dict) -> str:
     temporal = _get(metrics, "temporal")
     if temporal is None:
@@ -236,6 +248,9 @@ ROWS: dict[str, Row] = {
     "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,
+    "effective dimensionality of the probe responses [95 %] vs units made independent": (
+        _dimensionality
+    ),
     "V1 synchrony r_CCG, nearest bin": _synchrony,
     "accuracy vs inference T (%) [95 %]": _per_timesteps,
     "mean spike-train entropy at the model's T (bits) [95 %]": _entropy,

@@ -22,6 +22,7 @@ FIGURES = (
     "temporal.png",
     "synchrony.png",
     "robustness.png",
+    "dimensionality.png",
 )
 SMALL = [
     "--top1-subset",
@@ -87,6 +88,10 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         ):
             assert low <= value <= high
         assert metrics["robustness"]["gaussian_noise"]["strength"] == [0.0, 0.2]
+        assert set(metrics["effective_dimensionality"]) >= set(metrics["areas"].values())
+        for d in metrics["effective_dimensionality"].values():  # 5 x 4 probes, each a source
+            assert (d["stimuli"], d["sources"]) == (20, 20)
+            assert d["interval"][0] <= d["estimate"] <= d["interval"][1]
     differences = {d["metric"]: d for d in document["differences"]}
     smooth = differences["orientation.smoothness"]
     assert smooth["difference"] == pytest.approx(smooth["second"] - smooth["first"])
@@ -100,6 +105,11 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         first, second = (models[m]["fisher_information"][t] for m in ("tiny", "other"))
         assert fisher["difference"] == pytest.approx(second - first)
         assert fisher["low"] <= fisher["difference"] <= fisher["high"]
+    for area, layer in models["tiny"]["areas"].items():  # on the same probes: paired
+        (row,) = [r for r in paired if r["measure"] == f"{area} effective dimensionality ({layer})"]
+        first, second = (models[m]["effective_dimensionality"][layer] for m in ("tiny", "other"))
+        assert row["difference"] == pytest.approx(second["estimate"] - first["estimate"])
+        assert row["low"] <= row["difference"] <= row["high"]
     # top-1 on 24 test images, against the training loop's own evaluation of those images
     top1 = {}
     for label, path in [("tiny", tiny_checkpoint), ("other", other)]:
@@ -145,7 +155,7 @@ def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
     result = analyze_checkpoint(load_checkpoint(silent), settings, progress=False)
     assert set(result.errors) == {"orientation", "categories", "lesions", "synchrony"}
     assert "tuned to the gratings" in result.errors["orientation"]
-    assert result.dimensionality == dict.fromkeys(result.dimensionality, 0.0)
+    assert {d.full for d in result.dimensionality.values()} == {0.0}
     index = write_report([result], tmp_path / "out")
     assert "orientation not computed" in index.read_text()
     assert not (tmp_path / "out" / "orientation_map.png").exists()

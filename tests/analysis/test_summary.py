@@ -77,6 +77,12 @@ def metrics(smoothness: float, top1: float) -> dict:
             "entropy_bits": {"a": [0.5, 1.0], "b": [0.5, 2.0]},
             "mean_entropy_interval": [1.41, 1.58],
         },
+        "areas": {"V1": "layer1", "IT": "layer4"},
+        "effective_dimensionality": {
+            "layer1": {"estimate": 22.61, "interval": [20.04, 25.18], "independent_units": 1234.4},
+            "layer2": {"estimate": 9.0, "interval": [8.0, 10.0], "independent_units": 99.0},
+            "layer4": {"estimate": 5.25, "interval": [4.75, 5.75], "independent_units": 87.6},
+        },
         "fisher_information": [16.28, 11.13],
         "fisher_information_interval": [[9.5, 24.0], [6.25, 17.0]],
         "fisher_images": 16,
@@ -160,6 +166,9 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     assert rows["Fisher information per timestep [95 %]"][0] == (
         "I1 16.3 [9.5, 24], I2 11.1 [6.25, 17] (16 images)"
     )
+    assert rows[
+        "effective dimensionality of the probe responses [95 %] vs units made independent"
+    ] == ["V1 (layer1) 22.6 [20.0, 25.2] (null 1234), IT (layer4) 5.2 [4.8, 5.8] (null 88)", "n/a"]
     assert rows["FGSM (eps: accuracy % [95 %])"][0] == "0.1: 12.5 [5.0, 20.0]"
     table = summary_markdown(models).splitlines()
     assert table[0] == "| metric | stc | none |"
