@@ -147,6 +147,9 @@ def _category_out(
         t_maps={c: _grid(t.grid, t.values) for c, t in m.t_maps.items()},
         overlaps={k: _finite(v if v is not None else np.nan) for k, v in m.overlaps.items()},
         overlap_null={k: _null_out(n) if n else None for k, n in m.overlap_null.items()},
+        overlap_interval={
+            k: _finite_pair(i.bounds) if (i := m.overlap_interval(k)) else None for k in m.overlaps
+        },
         smoothness={c: _null_out(n.score) for c, n in m.smoothness_null.items()},
     )
 

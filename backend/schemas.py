@@ -275,6 +275,10 @@ class CategoryMapOut(Strict):
     overlap_null: dict[str, NullOut | None] = Field(
         description="each overlap beside its label-permutation null (null where the overlap is)"
     )
+    overlap_interval: dict[str, Pair | None] = Field(
+        description="each overlap's 95 % interval, a delete-one-image jackknife over the probes' "
+        "source images (null where the overlap is or a category has too few images)"
+    )
     smoothness: dict[str, NullOut] = Field(
         description="TDANN smoothness of each category's unit t-values beside its null, the "
         "t-values shuffled across units (no interval: its distance bins span the whole sheet)"

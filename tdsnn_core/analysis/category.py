@@ -15,10 +15,12 @@ REFERENCE_SHEET_AREA_MM2 = 70.0**2  # TDANN's VTC sheet, for which patches span 
 REFERENCE_PATCH_AREA_LIMITS_MM2 = (100.0, 4500.0)
 
 
-def _one_vs_rest_t(responses: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """Welch t of each unit for each image group against the other images: responses
-    [n_images, N], boolean ``members`` [K, n_images] (every group and its rest >= 2 images)
-    -> [K, N], all K groups in two matrix products.
+def _one_vs_rest_t(
+    responses: np.ndarray, members: np.ndarray, outside: np.ndarray | None = None
+) -> np.ndarray:
+    """Welch t of each unit for each image group against another: responses [n_images, N],
+    boolean ``members`` [K, n_images] and ``outside`` [K, n_images] (default: every image
+    not a member; each group >= 2 images) -> [K, N], all K groups in a few matrix products.
 
     Units whose standard error is 0 (e.g. silent units) get t = 0.
     """
@@ -26,10 +28,15 @@ def _one_vs_rest_t(responses: np.ndarray, members: np.ndarray) -> np.ndarray:
     centred = responses - responses.mean(axis=0)
     members = members.astype(float)
     n_in = members.sum(axis=1, keepdims=True)
-    n_out = len(responses) - n_in
     sum_in, squares_in = members @ centred, members @ centred**2
-    sum_out = centred.sum(axis=0) - sum_in
-    squares_out = (centred**2).sum(axis=0) - squares_in
+    if outside is None:
+        n_out = len(responses) - n_in
+        sum_out = centred.sum(axis=0) - sum_in
+        squares_out = (centred**2).sum(axis=0) - squares_in
+    else:
+        outside = outside.astype(float)
+        n_out = outside.sum(axis=1, keepdims=True)
+        sum_out, squares_out = outside @ centred, outside @ centred**2
     mean_in, mean_out = sum_in / n_in, sum_out / n_out
     var_in = np.maximum(squares_in - n_in * mean_in**2, 0.0) / (n_in - 1)
     var_out = np.maximum(squares_out - n_out * mean_out**2, 0.0) / (n_out - 1)
@@ -179,6 +186,39 @@ def _map_correlations(values: np.ndarray) -> np.ndarray:
     scale = np.divide(1.0, norms, out=np.full_like(norms, np.nan), where=norms > 0)
     unit = centred * scale[:, None]
     return unit @ unit.T
+
+
+def overlap_leave_outs(
+    positions: np.ndarray,
+    responses: np.ndarray,
+    labels: np.ndarray,
+    *,
+    sigma_mm: float = 2.4,
+    cells_per_side: int = 100,
+) -> np.ndarray | None:
+    """The Pearson of every two categories' t-maps (sorted labels) with each image left out
+    in turn: [n_images, C, C], the delete-one jackknife's replicates (images independent:
+    pass one row per source image). None where a category keeps fewer than 2 images."""
+    positions = as_positions(positions)
+    responses, labels = _checked_labels(responses, labels)
+    categories = np.unique(labels)
+    in_category = labels[None] == categories[:, None]  # [C, n_images]
+    if in_category.sum(axis=1).min() < 3 or (~in_category).sum(axis=1).min() < 3:
+        return None
+    grid = SheetGrid.from_shape(positions, cells_per_side)
+    n_images, n_categories = len(labels), len(categories)
+    correlations = np.empty((n_images, n_categories, n_categories))
+    chunk = max(1, 2_000_000 // (n_categories * responses.shape[1]))
+    for start in range(0, n_images, chunk):
+        left_out = np.arange(start, min(start + chunk, n_images))
+        kept = np.arange(n_images)[None] != left_out[:, None]  # [m, n_images]
+        inside = (kept[:, None] & in_category[None]).reshape(-1, n_images)
+        outside = (kept[:, None] & ~in_category[None]).reshape(-1, n_images)
+        t = _one_vs_rest_t(responses, inside, outside).reshape(len(left_out), n_categories, -1)
+        for image, t_of_image in zip(left_out, t, strict=True):
+            maps = np.stack([gaussian_average(grid, positions, v, sigma_mm) for v in t_of_image])
+            correlations[image] = _map_correlations(maps)
+    return correlations
 
 
 @dataclass(frozen=True)

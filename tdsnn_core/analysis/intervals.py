@@ -109,6 +109,16 @@ def jackknife_interval(full: float, leave_outs: np.ndarray, level: float = 0.95)
     return Interval(float(full), float(full - half), float(full + half), level)
 
 
+def correlation_jackknife_interval(
+    r: float, leave_outs: np.ndarray, level: float = 0.95
+) -> Interval:
+    """A correlation ``r`` with its jackknife interval taken on Fisher's z = atanh(r) and
+    mapped back, so that it stays inside (-1, 1)."""
+    z = np.arctanh(np.clip(np.r_[r, leave_outs], -1 + 1e-12, 1 - 1e-12))
+    interval = jackknife_interval(z[0], z[1:], level)
+    return Interval(float(r), float(np.tanh(interval.low)), float(np.tanh(interval.high)), level)
+
+
 def bootstrap_interval(
     values: np.ndarray,
     *,

@@ -14,11 +14,16 @@ from tdsnn_core.analysis.category import (
     TMap,
     find_patches,
     label_permutation_null,
+    overlap_leave_outs,
     smoothed_t_map,
     t_map_correlation,
     welch_t_by_category,
 )
-from tdsnn_core.analysis.intervals import Interval
+from tdsnn_core.analysis.intervals import (
+    Interval,
+    correlation_jackknife_interval,
+    jackknife_interval,
+)
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.analysis.pinwheels import (
     PinwheelNull,
@@ -183,6 +188,9 @@ def orientation_map(
     )
 
 
+HEADLINE_OVERLAPS = ("faces-bodies", "characters-places")  # the t-map overlaps the paper reports
+
+
 @dataclass(frozen=True)
 class CategoryMaps:
     """Per category: unit t-values [N], smoothed t-map, patches and t-value smoothness;
@@ -191,7 +199,9 @@ class CategoryMaps:
     ``overlap_null`` ("a-b", None where the overlap is) and ``patch_null`` (per category,
     the patch count against the permuted maps' counts); and ``smoothness_null``, each
     category's smoothness against its t-values shuffled across units (same positions). The
-    smoothness has no interval over tiles: its distance bins span the whole IT sheet."""
+    smoothness has no interval over tiles: its distance bins span the whole IT sheet.
+    ``overlap_leave_outs`` ("a-b") holds each overlap with each image left out in turn (None
+    where a category has too few images), the replicates of its jackknife interval."""
 
     positions: np.ndarray
     categories: tuple[str, ...]
@@ -202,7 +212,26 @@ class CategoryMaps:
     smoothness_null: dict[str, SmoothnessNull]
     overlaps: dict[str, float | None]
     overlap_null: dict[str, NullComparison | None]
+    overlap_leave_outs: dict[str, np.ndarray | None]
     patch_null: dict[str, NullComparison]
+
+    def overlap_interval(self, pair: str, level: float = 0.95) -> Interval | None:
+        """The overlap "a-b" with its delete-one-image jackknife interval (on Fisher's z)."""
+        overlap, leave_outs = self.overlaps[pair], self.overlap_leave_outs[pair]
+        if overlap is None or leave_outs is None or not np.all(np.isfinite(leave_outs)):
+            return None
+        return correlation_jackknife_interval(overlap, leave_outs, level)
+
+    def overlap_difference(
+        self, other: CategoryMaps, pair: str, level: float = 0.95
+    ) -> Interval | None:
+        """This overlap "a-b" minus ``other``'s, measured on the same images, with its paired
+        jackknife interval (each image left out of both)."""
+        mine, theirs = self.overlap_interval(pair), other.overlap_interval(pair)
+        if mine is None or theirs is None:
+            return None
+        leave_outs = self.overlap_leave_outs[pair] - other.overlap_leave_outs[pair]
+        return jackknife_interval(self.overlaps[pair] - other.overlaps[pair], leave_outs, level)
 
 
 def category_maps(
@@ -254,10 +283,11 @@ def category_maps(
         seed=seed,
     )
     names = [categories[int(label)] for label in null.categories]
-    null_overlaps = {
-        f"{a}-{b}": null.correlations[:, i, j]
-        for (i, a), (j, b) in itertools.combinations(enumerate(names), 2)
-    }
+    pairs = {f"{a}-{b}": (i, j) for (i, a), (j, b) in itertools.combinations(enumerate(names), 2)}
+    null_overlaps = {pair: null.correlations[:, i, j] for pair, (i, j) in pairs.items()}
+    leave_outs = overlap_leave_outs(
+        positions, rates, labels, sigma_mm=sigma_mm, cells_per_side=cells_per_side
+    )
     return CategoryMaps(
         positions=positions,
         categories=tuple(t_values),
@@ -278,6 +308,10 @@ def category_maps(
         overlap_null={
             pair: None if r is None else NullComparison.of(r, null_overlaps[pair])
             for pair, r in overlaps.items()
+        },
+        overlap_leave_outs={
+            pair: None if leave_outs is None else leave_outs[:, i, j]
+            for pair, (i, j) in pairs.items()
         },
         patch_null={
             name: NullComparison.of(patches[name].count, null.patch_counts[:, k])

@@ -1,16 +1,16 @@
 """Model-vs-model differences with paired bootstrap intervals over the images both models saw:
 top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
 model's own T, the costly one), Fisher information per timestep; V1 smoothness, over tiles
-of the sheet both models share; and the effective dimensionality of V1 and IT, with a paired
-jackknife over the probes' source images. A difference is called one only when its 95 %
-interval excludes 0 (metrics.md)."""
+of the sheet both models share; and, with a paired jackknife over the probes' source images,
+the IT t-map correlations the paper reports and the effective dimensionality of V1 and IT. A
+difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tdsnn_core.analysis.intervals import Interval, paired_difference
-from tdsnn_core.analysis.maps import smoothness_difference
+from tdsnn_core.analysis.maps import HEADLINE_OVERLAPS, smoothness_difference
 from tdsnn_core.experiments.pipeline import ModelAnalysis
 from tdsnn_core.experiments.temporal import mean_entropy_interval
 
@@ -23,6 +23,11 @@ def _record(measure: str, interval: Interval) -> dict:
         "high": interval.high,
         "excludes_zero": interval.excludes_zero,
     }
+
+
+def _same_probes(first: ModelAnalysis, second: ModelAnalysis) -> bool:
+    a, b = first.probes, second.probes
+    return a is not None and b is not None and np.array_equal(a.sources, b.sources)
 
 
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
@@ -53,6 +58,12 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
             ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
+    if first.categories and second.categories and _same_probes(first, second):
+        for pair in HEADLINE_OVERLAPS:
+            if pair in first.categories.overlaps:
+                diff = second.categories.overlap_difference(first.categories, pair)
+                if diff is not None:
+                    rows.append(_record(f"IT {pair} t-map correlation", diff))
     for area, layer in first.areas.items():
         a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
         if a is not None and b is not None and np.array_equal(a.sources, b.sources):

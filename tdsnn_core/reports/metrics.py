@@ -180,6 +180,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
             },
             "overlap": cm.overlaps,
             "overlap_null": {pair: null_record(c) for pair, c in cm.overlap_null.items()},
+            "overlap_interval": {pair: _bounds(cm.overlap_interval(pair)) for pair in cm.overlaps},
         }
     if result.dimensionality is not None:
         metrics["effective_dimensionality"] = {

@@ -60,7 +60,10 @@ def _versus_null(record: dict | None, digits: int = 2, interval: list | None = N
 
 
 def _overlap(pair: str) -> Row:
-    return lambda m: _versus_null(_get(m, "categories", "overlap_null", pair))
+    return lambda m: _versus_null(
+        _get(m, "categories", "overlap_null", pair),
+        interval=_get(m, "categories", "overlap_interval", pair),
+    )
 
 
 def _smoothness(metrics: dict) -> str:
@@ -245,8 +248,8 @@ ROWS: dict[str, Row] = {
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category": _per_category(_patch_count),
     "IT category smoothness vs t-values shuffled across units": _per_category(_category_smoothness),
-    "face-body t-map correlation vs label permutations": _overlap("faces-bodies"),
-    "character-place t-map correlation vs label permutations": _overlap("characters-places"),
+    "face-body t-map correlation [95 %] vs label permutations": _overlap("faces-bodies"),
+    "character-place t-map correlation [95 %] vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,
     "effective dimensionality of the probe responses [95 %] vs units made independent": (
         _dimensionality

@@ -105,6 +105,14 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         first, second = (models[m]["fisher_information"][t] for m in ("tiny", "other"))
         assert fisher["difference"] == pytest.approx(second - first)
         assert fisher["low"] <= fisher["difference"] <= fisher["high"]
+    for pair in ("faces-bodies", "characters-places"):  # the paper's overlaps, paired
+        (row,) = [r for r in paired if r["measure"] == f"IT {pair} t-map correlation"]
+        first, second = (models[m]["categories"]["overlap"][pair] for m in ("tiny", "other"))
+        assert row["difference"] == pytest.approx(second - first)
+        assert row["low"] <= row["difference"] <= row["high"]
+        for m in ("tiny", "other"):
+            low, high = models[m]["categories"]["overlap_interval"][pair]
+            assert low <= models[m]["categories"]["overlap"][pair] <= high
     for area, layer in models["tiny"]["areas"].items():  # on the same probes: paired
         (row,) = [r for r in paired if r["measure"] == f"{area} effective dimensionality ({layer})"]
         first, second = (models[m]["effective_dimensionality"][layer] for m in ("tiny", "other"))

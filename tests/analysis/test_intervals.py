@@ -7,7 +7,13 @@ import time
 import numpy as np
 import pytest
 
-from tdsnn_core.analysis.intervals import Interval, bootstrap_interval, paired_difference
+from tdsnn_core.analysis.intervals import (
+    Interval,
+    bootstrap_interval,
+    correlation_jackknife_interval,
+    jackknife_interval,
+    paired_difference,
+)
 
 Z95 = 1.959964
 
@@ -92,3 +98,14 @@ def test_fast_seeded_and_checked():
         bootstrap_interval(a, level=95)
     with pytest.raises(ValueError, match="non-empty"):
         bootstrap_interval(np.zeros(0))
+
+
+def test_correlation_jackknife_stays_inside_minus_one_to_one():
+    leave_outs = 0.93 + 0.0005 * np.random.default_rng(0).normal(size=200)  # se about 0.007
+    interval = correlation_jackknife_interval(0.93, leave_outs)
+    assert interval.estimate == 0.93 and 0.9 < interval.low < 0.93 < interval.high < 1.0
+    plain = jackknife_interval(0.93, leave_outs)  # r's own scale: the bounds nearly agree
+    assert interval.high - interval.low == pytest.approx(plain.high - plain.low, rel=0.1)
+    spread = 0.99 + 0.003 * np.random.default_rng(1).normal(size=50)  # se about 0.02
+    wide = correlation_jackknife_interval(0.99, spread)
+    assert -1.0 < wide.low < 0.99 < wide.high < 1.0 < jackknife_interval(0.99, spread).high

@@ -143,6 +143,12 @@ def test_planted_face_patch_is_found_in_place(planted):
     # the planted patch makes the two other categories' maps alike (both low inside it):
     # a one-vs-rest effect against a null without any category structure
     assert maps.overlap_null["bodies-places"].p_two_sided == pytest.approx(1 / 101)
+    for pair, overlap in maps.overlaps.items():  # a jackknife interval over the images
+        interval = maps.overlap_interval(pair)
+        assert interval.low < overlap == interval.estimate < interval.high
+        assert maps.overlap_leave_outs[pair].shape == (len(labels),)
+    same = maps.overlap_difference(maps, "faces-bodies")
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
     assert maps.patch_null["faces"].observed == 1 and maps.patch_null["faces"].interval[1] == 0
     assert maps.patch_null["faces"].p_greater == pytest.approx(1 / 101)
     assert maps.patch_null["bodies"].observed == 0
@@ -177,5 +183,6 @@ def test_identical_responses_give_flat_maps_without_overlap(planted):
     assert all(np.all(t == 0) for t in maps.t_values.values())
     assert set(maps.overlaps.values()) == {None}
     assert set(maps.overlap_null.values()) == {None}
+    assert {maps.overlap_interval(pair) for pair in maps.overlaps} == {None}
     assert all(p.count == 0 for p in maps.patches.values())
     assert all(n.null.max() == 0 for n in maps.patch_null.values())

@@ -55,7 +55,11 @@ def metrics(smoothness: float, top1: float) -> dict:
                 },
                 "bodies": {"n_patches": 1, "smoothness": 0.2},  # an older file: no null
             },
-            "overlap_null": {"faces-bodies": null(-0.5, -0.4, -0.6, -0.2, 30.0)},
+            "overlap_null": {
+                "faces-bodies": null(-0.5, -0.4, -0.6, -0.2, 30.0),
+                "characters-places": null(0.1, 0.0, -0.3, 0.3, 60.0),
+            },
+            "overlap_interval": {"faces-bodies": [-0.625, -0.375], "characters-places": None},
         },
         "lesions": {
             "centred_on": {
@@ -145,8 +149,11 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     assert rows["IT category smoothness vs t-values shuffled across units"][0] == (
         "faces 0.61 (pct 100), bodies 0.20 (no null)"
     )
-    assert rows["face-body t-map correlation vs label permutations"][0] == (
-        "-0.50 (null -0.40 [-0.60, -0.20], pct 30)"
+    assert rows["face-body t-map correlation [95 %] vs label permutations"][0] == (
+        "-0.50 [-0.62, -0.38] (null -0.40 [-0.60, -0.20], pct 30)"
+    )
+    assert rows["character-place t-map correlation [95 %] vs label permutations"][0] == (
+        "0.10 (null 0.00 [-0.30, 0.30], pct 60)"
     )
     assert rows["lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)"][
         0

@@ -59,10 +59,11 @@ def test_category_map_and_patches(client):
         assert null["observed"] == len(patches["patches"][name])
         assert 0 < null["p_greater"] <= 1 and null["null_interval"][0] <= null["null_interval"][1]
     for pair, overlap in category["overlaps"].items():
-        null = category["overlap_null"][pair]
-        assert (overlap is None) == (null is None)
+        null, interval = category["overlap_null"][pair], category["overlap_interval"][pair]
+        assert (overlap is None) == (null is None) == (interval is None)
         if null is not None:
             assert null["observed"] == pytest.approx(overlap) and 0 <= null["percentile"] <= 100
+            assert interval[0] <= overlap <= interval[1]
     for name, labels in patches["labels"].items():
         assert np.max(labels["values"]) == len(patches["patches"][name])
     assert set(category["smoothness"]) == set(category["categories"])
