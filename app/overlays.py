@@ -194,6 +194,7 @@ class Overlays:
             "patches": patches["patches"],
             "patch_null": patches["patch_null"],
             "smoothness": category["smoothness"],
+            "smoothness_interval": category["smoothness_interval"],
             "layer": category["layer"],
         }
         limit = max(np.nanmax(np.abs(grid_axes(g)[2])) for g in category["t_maps"].values())
@@ -220,16 +221,21 @@ class Overlays:
         beside.summary.object = (
             f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total (image labels "
             f"permuted: {null['null_mean']:.1f} patches on average, p = {null['p_greater']:.2f})"
-            f"; {category_smoothness_summary(self.maps['smoothness'][name])}"
+            "; "
+            + category_smoothness_summary(
+                self.maps["smoothness"][name], self.maps["smoothness_interval"][name]
+            )
         )
 
 
-def category_smoothness_summary(null: dict) -> str:
-    """TDANN's smoothness of a category's t-values beside maps with them shuffled."""
+def category_smoothness_summary(null: dict, interval: list | None) -> str:
+    """TDANN's smoothness of a category's t-values with its 95 % interval (where one was
+    measured), beside maps with them shuffled."""
     if null["observed"] is None or null["percentile"] is None:
         return "smoothness not measurable"
+    own = "" if interval is None else f" [{interval[0]:.2f}, {interval[1]:.2f}]"
     return (
-        f"smoothness {null['observed']:.2f} (t-values shuffled across units: percentile "
+        f"smoothness {null['observed']:.2f}{own} (t-values shuffled across units: percentile "
         f"{null['percentile']:.0f}, p = {null['p_greater']:.2f})"
     )
 

@@ -21,6 +21,7 @@ from tdsnn_core.analysis import (
     default_probe_set,
 )
 from tdsnn_core.analysis.grid import SheetGrid
+from tdsnn_core.analysis.intervals import Interval
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.experiments import area_layer, layer_orientation_map, probe_category_maps
 from tdsnn_core.recording import record_rates
@@ -151,7 +152,12 @@ def _category_out(
             k: _finite_pair(i.bounds) if (i := m.overlap_interval(k)) else None for k in m.overlaps
         },
         smoothness={c: _null_out(n.score) for c, n in m.smoothness_null.items()},
+        smoothness_interval={c: _interval_out(m.smoothness_interval(c)) for c in m.categories},
     )
+
+
+def _interval_out(interval: Interval | None) -> list | None:
+    return None if interval is None else _finite_pair(interval.bounds)
 
 
 def _null_out(comparison: NullComparison) -> schemas.NullOut:

@@ -276,12 +276,17 @@ class CategoryMapOut(Strict):
         description="each overlap beside its label-permutation null (null where the overlap is)"
     )
     overlap_interval: dict[str, Pair | None] = Field(
-        description="each overlap's 95 % interval, a delete-one-image jackknife over the probes' "
-        "source images (null where the overlap is or a category has too few images)"
+        description="each overlap's 95 % interval: a jackknife over groups of the probes' "
+        "source images, on Fisher's z (null where the overlap is or a category has too few "
+        "images)"
     )
     smoothness: dict[str, NullOut] = Field(
         description="TDANN smoothness of each category's unit t-values beside its null, the "
-        "t-values shuffled across units (no interval: its distance bins span the whole sheet)"
+        "t-values shuffled across units"
+    )
+    smoothness_interval: dict[str, Pair | None] = Field(
+        description="each category's smoothness with its 95 % interval: a jackknife over groups "
+        "of the probes' source images (null where a category has too few images)"
     )
 
 

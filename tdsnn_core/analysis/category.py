@@ -188,37 +188,58 @@ def _map_correlations(values: np.ndarray) -> np.ndarray:
     return unit @ unit.T
 
 
+JACKKNIFE_GROUPS = 50  # more leave-outs changed the intervals by nothing measurable
+
+
+def jackknife_groups(n_images: int, n_groups: int = JACKKNIFE_GROUPS, seed: int = 0) -> np.ndarray:
+    """Each image's jackknife group: the images dealt at random into ``n_groups`` groups (each
+    image its own where there are fewer)."""
+    return np.random.default_rng(seed).permutation(n_images) % min(n_groups, n_images)
+
+
+def leave_out_t_values(
+    responses: np.ndarray, labels: np.ndarray, groups: np.ndarray
+) -> np.ndarray | None:
+    """The one-vs-rest Welch t of every category (sorted labels) with each group of images
+    left out in turn: [n_groups, C, N]. None where a leave-out would keep fewer than 2 images
+    of a category or of its rest."""
+    responses, labels = _checked_labels(responses, labels)
+    in_category = labels[None] == np.unique(labels)[:, None]  # [C, n_images]
+    left = np.unique(groups)[:, None] == np.asarray(groups)[None]  # [G, n_images]
+    kept_in = in_category.sum(1) - left.astype(int) @ in_category.T  # [G, C]
+    kept_out = (~in_category).sum(1) - left.astype(int) @ (~in_category).T
+    if min(kept_in.min(), kept_out.min()) < 2:
+        return None
+    n_groups, n_categories = len(left), len(in_category)
+    t = np.empty((n_groups, n_categories, responses.shape[1]))
+    chunk = max(1, 2_000_000 // (n_categories * responses.shape[1]))
+    for start in range(0, n_groups, chunk):
+        kept = ~left[start : start + chunk, None]  # [m, 1, n_images]
+        inside = (kept & in_category[None]).reshape(-1, len(labels))
+        outside = (kept & ~in_category[None]).reshape(-1, len(labels))
+        t[start : start + chunk] = _one_vs_rest_t(responses, inside, outside).reshape(
+            -1, n_categories, responses.shape[1]
+        )
+    return t
+
+
 def overlap_leave_outs(
     positions: np.ndarray,
-    responses: np.ndarray,
-    labels: np.ndarray,
+    t_leave_outs: np.ndarray,
     *,
     sigma_mm: float = 2.4,
     cells_per_side: int = 100,
-) -> np.ndarray | None:
-    """The Pearson of every two categories' t-maps (sorted labels) with each image left out
-    in turn: [n_images, C, C], the delete-one jackknife's replicates (images independent:
-    pass one row per source image). None where a category keeps fewer than 2 images."""
+) -> np.ndarray:
+    """The Pearson of every two categories' t-maps for each leave-out's t-values [G, C, N]
+    (:func:`leave_out_t_values`): [G, C, C]."""
     positions = as_positions(positions)
-    responses, labels = _checked_labels(responses, labels)
-    categories = np.unique(labels)
-    in_category = labels[None] == categories[:, None]  # [C, n_images]
-    if in_category.sum(axis=1).min() < 3 or (~in_category).sum(axis=1).min() < 3:
-        return None
     grid = SheetGrid.from_shape(positions, cells_per_side)
-    n_images, n_categories = len(labels), len(categories)
-    correlations = np.empty((n_images, n_categories, n_categories))
-    chunk = max(1, 2_000_000 // (n_categories * responses.shape[1]))
-    for start in range(0, n_images, chunk):
-        left_out = np.arange(start, min(start + chunk, n_images))
-        kept = np.arange(n_images)[None] != left_out[:, None]  # [m, n_images]
-        inside = (kept[:, None] & in_category[None]).reshape(-1, n_images)
-        outside = (kept[:, None] & ~in_category[None]).reshape(-1, n_images)
-        t = _one_vs_rest_t(responses, inside, outside).reshape(len(left_out), n_categories, -1)
-        for image, t_of_image in zip(left_out, t, strict=True):
-            maps = np.stack([gaussian_average(grid, positions, v, sigma_mm) for v in t_of_image])
-            correlations[image] = _map_correlations(maps)
-    return correlations
+    return np.stack(
+        [
+            _map_correlations(np.stack([gaussian_average(grid, positions, v, sigma_mm) for v in t]))
+            for t in t_leave_outs
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from tdsnn_core.analysis.intervals import Interval, jackknife_interval
+from tdsnn_core.analysis.intervals import Interval, Jackknife
 
 HALVINGS = 4
 MIN_SOURCES = 6  # each half keeps >= 2 images when a source is left out
@@ -30,26 +30,25 @@ MIN_SOURCES = 6  # each half keeps >= 2 images when a source is left out
 
 @dataclass(frozen=True)
 class Dimensionality:
-    """A layer's effective dimensionality: ``full`` from every source, ``leave_outs`` without
-    each source in turn (in the order of ``sources``), ``independent`` the estimate with the
-    units made independent (the null), over ``n_stimuli`` stimuli."""
+    """A layer's effective dimensionality: ``estimate`` from every source and without each
+    source in turn (in the order of ``sources``), ``independent`` the estimate with the units
+    made independent (the null), over ``n_stimuli`` stimuli."""
 
-    full: float
-    leave_outs: np.ndarray
+    estimate: Jackknife
     sources: np.ndarray
     independent: float
     n_stimuli: int
 
     def interval(self, level: float = 0.95) -> Interval:
         """The estimate and its jackknife interval over sources."""
-        return jackknife_interval(self.full, self.leave_outs, level)
+        return self.estimate.interval(level)
 
     def difference(self, other: Dimensionality, level: float = 0.95) -> Interval:
         """self minus ``other``, measured on the same stimuli and halvings, with its paired
         jackknife interval (each source left out of both)."""
         if not np.array_equal(self.sources, other.sources):
             raise ValueError("a paired difference needs both layers measured on one stimulus set")
-        return jackknife_interval(self.full - other.full, self.leave_outs - other.leave_outs, level)
+        return (self.estimate - other.estimate).interval(level)
 
 
 class _LeaveOneOut:
@@ -123,7 +122,7 @@ def effective_dimensionality(
     ids, group = np.unique(sources, return_inverse=True)
     centred = responses - responses.mean(axis=0)
     if not np.any(centred):
-        return Dimensionality(0.0, np.zeros(len(ids)), ids, 0.0, len(responses))
+        return Dimensionality(Jackknife(0.0, np.zeros(len(ids))), ids, 0.0, len(responses))
     if len(ids) < MIN_SOURCES:
         raise ValueError(
             f"effective dimensionality needs >= {MIN_SOURCES} source images, got {len(ids)}"
@@ -141,5 +140,8 @@ def effective_dimensionality(
         independent += centred[a].var(axis=0, ddof=1) @ centred[b].var(axis=0, ddof=1)
     estimates = numerator / denominator
     return Dimensionality(
-        float(estimates[0]), estimates[1:], ids, float(numerator[0] / independent), len(responses)
+        Jackknife(float(estimates[0]), estimates[1:]),
+        ids,
+        float(numerator[0] / independent),
+        len(responses),
     )

@@ -119,6 +119,29 @@ def correlation_jackknife_interval(
     return Interval(float(r), float(np.tanh(interval.low)), float(np.tanh(interval.high)), level)
 
 
+@dataclass(frozen=True)
+class Jackknife:
+    """A statistic on all the data (``full``) and with each group of it left out in turn
+    (``leave_outs`` [g]): the delete-a-group jackknife's replicates."""
+
+    full: float
+    leave_outs: np.ndarray
+
+    def interval(self, level: float = 0.95) -> Interval:
+        """``full`` with its jackknife interval (:func:`jackknife_interval`)."""
+        return jackknife_interval(self.full, self.leave_outs, level)
+
+    def correlation_interval(self, level: float = 0.95) -> Interval:
+        """The same for a correlation, on Fisher's z (:func:`correlation_jackknife_interval`)."""
+        return correlation_jackknife_interval(self.full, self.leave_outs, level)
+
+    def __sub__(self, other: Jackknife) -> Jackknife:
+        """The paired difference: each group left out of both."""
+        if self.leave_outs.shape != other.leave_outs.shape:
+            raise ValueError("a paired jackknife difference needs the same groups left out")
+        return Jackknife(self.full - other.full, self.leave_outs - other.leave_outs)
+
+
 def bootstrap_interval(
     values: np.ndarray,
     *,

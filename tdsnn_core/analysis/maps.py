@@ -13,17 +13,15 @@ from tdsnn_core.analysis.category import (
     Patches,
     TMap,
     find_patches,
+    jackknife_groups,
     label_permutation_null,
+    leave_out_t_values,
     overlap_leave_outs,
     smoothed_t_map,
     t_map_correlation,
     welch_t_by_category,
 )
-from tdsnn_core.analysis.intervals import (
-    Interval,
-    correlation_jackknife_interval,
-    jackknife_interval,
-)
+from tdsnn_core.analysis.intervals import Interval, Jackknife
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.analysis.pinwheels import (
     PinwheelNull,
@@ -40,6 +38,7 @@ from tdsnn_core.analysis.smoothness import (
     sheet_distance_bin_edges,
     smoothness_interval,
     smoothness_null,
+    smoothness_scores,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.stimuli import GratingSet
@@ -198,10 +197,16 @@ class CategoryMaps:
     map is constant). Beside them, the nulls under image labels permuted across images:
     ``overlap_null`` ("a-b", None where the overlap is) and ``patch_null`` (per category,
     the patch count against the permuted maps' counts); and ``smoothness_null``, each
-    category's smoothness against its t-values shuffled across units (same positions). The
-    smoothness has no interval over tiles: its distance bins span the whole IT sheet.
-    ``overlap_leave_outs`` ("a-b") holds each overlap with each image left out in turn (None
-    where a category has too few images), the replicates of its jackknife interval."""
+    category's smoothness against its t-values shuffled across units (same positions).
+
+    The intervals resample images, not sheet tiles (the smoothness bins span the whole IT
+    sheet): ``overlap_jackknife`` ("a-b") and ``smoothness_jackknife`` (per category) hold
+    each value with each of the :data:`JACKKNIFE_GROUPS` groups of images left out in turn
+    (None where a category has too few images or a map is flat). A bootstrap's repeated
+    images bias them (its smoothness replicates centred near half the estimate). On planted
+    maps at the probe set's scale the intervals covered the truth in 88 of 90 sets (overlaps)
+    and 98 of 100 (smoothness); where the maps are mostly noise they are up to 2.5x wider
+    than the spread across independent image sets: conservative."""
 
     positions: np.ndarray
     categories: tuple[str, ...]
@@ -212,26 +217,27 @@ class CategoryMaps:
     smoothness_null: dict[str, SmoothnessNull]
     overlaps: dict[str, float | None]
     overlap_null: dict[str, NullComparison | None]
-    overlap_leave_outs: dict[str, np.ndarray | None]
     patch_null: dict[str, NullComparison]
+    overlap_jackknife: dict[str, Jackknife | None]
+    smoothness_jackknife: dict[str, Jackknife | None]
 
     def overlap_interval(self, pair: str, level: float = 0.95) -> Interval | None:
-        """The overlap "a-b" with its delete-one-image jackknife interval (on Fisher's z)."""
-        overlap, leave_outs = self.overlaps[pair], self.overlap_leave_outs[pair]
-        if overlap is None or leave_outs is None or not np.all(np.isfinite(leave_outs)):
-            return None
-        return correlation_jackknife_interval(overlap, leave_outs, level)
+        """The overlap "a-b" with its jackknife interval over the images (on Fisher's z)."""
+        jackknife = self.overlap_jackknife[pair]
+        return None if jackknife is None else jackknife.correlation_interval(level)
 
-    def overlap_difference(
-        self, other: CategoryMaps, pair: str, level: float = 0.95
+    def smoothness_interval(self, category: str, level: float = 0.95) -> Interval | None:
+        """A category's smoothness with its jackknife interval over the images."""
+        jackknife = self.smoothness_jackknife[category]
+        return None if jackknife is None else jackknife.interval(level)
+
+    def difference(
+        self, other: CategoryMaps, statistic: str, key: str, level: float = 0.95
     ) -> Interval | None:
-        """This overlap "a-b" minus ``other``'s, measured on the same images, with its paired
-        jackknife interval (each image left out of both)."""
-        mine, theirs = self.overlap_interval(pair), other.overlap_interval(pair)
-        if mine is None or theirs is None:
-            return None
-        leave_outs = self.overlap_leave_outs[pair] - other.overlap_leave_outs[pair]
-        return jackknife_interval(self.overlaps[pair] - other.overlaps[pair], leave_outs, level)
+        """This map's ``statistic`` ("overlap" of a pair "a-b", or "smoothness" of a category)
+        minus ``other``'s, on the same images and groups: the paired jackknife interval."""
+        mine, theirs = (getattr(m, f"{statistic}_jackknife")[key] for m in (self, other))
+        return None if mine is None or theirs is None else (mine - theirs).interval(level)
 
 
 def category_maps(
@@ -285,19 +291,34 @@ def category_maps(
     names = [categories[int(label)] for label in null.categories]
     pairs = {f"{a}-{b}": (i, j) for (i, a), (j, b) in itertools.combinations(enumerate(names), 2)}
     null_overlaps = {pair: null.correlations[:, i, j] for pair, (i, j) in pairs.items()}
-    leave_outs = overlap_leave_outs(
-        positions, rates, labels, sigma_mm=sigma_mm, cells_per_side=cells_per_side
-    )
+    smoothness = {
+        name: map_smoothness(positions, t, edges, circular_period=None, **sampling)
+        for name, t in t_values.items()
+    }
+    overlap_jackknife, smoothness_jackknife = dict.fromkeys(overlaps), dict.fromkeys(smoothness)
+    t_leave_outs = leave_out_t_values(rates, labels, jackknife_groups(len(labels), seed=seed))
+    if t_leave_outs is not None:  # each statistic with each group of images left out
+        correlations = overlap_leave_outs(
+            positions, t_leave_outs, sigma_mm=sigma_mm, cells_per_side=cells_per_side
+        )
+        for pair, (i, j) in pairs.items():
+            overlap_jackknife[pair] = _jackknife(overlaps[pair], correlations[:, i, j])
+        scores = smoothness_scores(  # every category's on the same sampled pairs
+            positions,
+            t_leave_outs.reshape(-1, len(positions)),
+            edges,
+            circular_period=None,
+            **sampling,
+        ).reshape(len(t_leave_outs), len(names))
+        for k, name in enumerate(names):
+            smoothness_jackknife[name] = _jackknife(smoothness[name].score, scores[:, k])
     return CategoryMaps(
         positions=positions,
         categories=tuple(t_values),
         t_values=t_values,
         t_maps=t_maps,
         patches=patches,
-        smoothness={
-            name: map_smoothness(positions, t, edges, circular_period=None, **sampling)
-            for name, t in t_values.items()
-        },
+        smoothness=smoothness,
         smoothness_null={
             name: smoothness_null(
                 positions, t, edges, circular_period=None, n_shuffles=n_permutations, **sampling
@@ -309,15 +330,19 @@ def category_maps(
             pair: None if r is None else NullComparison.of(r, null_overlaps[pair])
             for pair, r in overlaps.items()
         },
-        overlap_leave_outs={
-            pair: None if leave_outs is None else leave_outs[:, i, j]
-            for pair, (i, j) in pairs.items()
-        },
         patch_null={
             name: NullComparison.of(patches[name].count, null.patch_counts[:, k])
             for k, name in enumerate(names)
         },
+        overlap_jackknife=overlap_jackknife,
+        smoothness_jackknife=smoothness_jackknife,
     )
+
+
+def _jackknife(full: float | None, leave_outs: np.ndarray) -> Jackknife | None:
+    if full is None or not np.isfinite(full) or not np.all(np.isfinite(leave_outs)):
+        return None
+    return Jackknife(float(full), leave_outs)
 
 
 def _correlation_or_none(map_a: TMap, map_b: TMap) -> float | None:

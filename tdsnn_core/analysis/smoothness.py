@@ -218,6 +218,31 @@ def smoothness_null(
     )
 
 
+def smoothness_scores(
+    positions: np.ndarray,
+    maps: np.ndarray,
+    bin_edges: np.ndarray,
+    *,
+    circular_period: float | None = 180.0,
+    n_samples: int = 20,
+    sample_size: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """``map_smoothness``'s score of each of several maps of the same units [M, N], all on
+    the pairs that it samples for these arguments: [M]."""
+    checked = [_checked(positions, m, bin_edges, circular_period) for m in np.atleast_2d(maps)]
+    positions, _, bin_edges = checked[0]
+    maps = np.stack([values for _, values, _ in checked])
+    pairs = _PooledPairs.sampled(positions, bin_edges, n_samples, sample_size, seed)
+    chunk = max(1, NULL_CHUNK_ELEMENTS // len(pairs.weights))
+    return np.concatenate(
+        [
+            _scores(pairs.mean_curves(maps[start : start + chunk, pairs.units], circular_period))
+            for start in range(0, len(maps), chunk)
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class _PooledPairs:
     """The distinct unit pairs of a set of samples, each weighted by how often the samples

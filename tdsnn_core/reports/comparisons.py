@@ -2,7 +2,8 @@
 top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
 model's own T, the costly one), Fisher information per timestep; V1 smoothness, over tiles
 of the sheet both models share; and, with a paired jackknife over the probes' source images,
-the IT t-map correlations the paper reports and the effective dimensionality of V1 and IT. A
+IT's category smoothness, the t-map correlations the paper reports and the effective
+dimensionality of V1 and IT. A
 difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
@@ -59,11 +60,14 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
             ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
     if first.categories and second.categories and _same_probes(first, second):
-        for pair in HEADLINE_OVERLAPS:
-            if pair in first.categories.overlaps:
-                diff = second.categories.overlap_difference(first.categories, pair)
+        a, b = first.categories, second.categories  # same images, same jackknife groups
+        measures = [("smoothness", name, f"IT {name} smoothness") for name in a.categories]
+        measures += [("overlap", p, f"IT {p} t-map correlation") for p in HEADLINE_OVERLAPS]
+        for statistic, key, measure in measures:
+            if key in getattr(a, f"{statistic}_jackknife"):
+                diff = b.difference(a, statistic, key)
                 if diff is not None:
-                    rows.append(_record(f"IT {pair} t-map correlation", diff))
+                    rows.append(_record(measure, diff))
     for area, layer in first.areas.items():
         a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
         if a is not None and b is not None and np.array_equal(a.sources, b.sources):

@@ -300,7 +300,9 @@ def draw_dimensionality(results: list[ModelAnalysis], path: Path) -> bool:
     """Effective dimensionality of the probes' responses per layer, with its 95 % interval over
     source images (bars), beside its null, the same units made independent (dashed); on a
     log scale, so a model whose layers are all silent (0) is left out."""
-    shown = [r for r in results if any(d.full > 0 for d in (r.dimensionality or {}).values())]
+    shown = [
+        r for r in results if any(d.estimate.full > 0 for d in (r.dimensionality or {}).values())
+    ]
     if not shown:
         return False
     fig, axes = _panels(1, 1)

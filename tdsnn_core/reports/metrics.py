@@ -174,6 +174,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                     "patch_null": null_record(cm.patch_null.get(name)),
                     "max_t": float(cm.t_values[name].max()),
                     "smoothness": cm.smoothness[name].score,
+                    "smoothness_interval": _bounds(cm.smoothness_interval(name)),
                     "smoothness_null": null_record(cm.smoothness_null[name].score),
                 }
                 for name in cm.categories

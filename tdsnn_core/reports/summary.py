@@ -40,10 +40,10 @@ def _patch_count(name: str, record: dict) -> str:
 
 
 def _category_smoothness(name: str, record: dict) -> str:
-    null = record.get("smoothness_null")
+    null, own = record.get("smoothness_null"), _bracket(record.get("smoothness_interval"), 2)
     if not null:
-        return f"{name} {_number(record['smoothness'])} (no null)"
-    return f"{name} {_number(null['observed'])} (pct {null['percentile']:.0f})"
+        return f"{name} {_number(record['smoothness'])}{own} (no null)"
+    return f"{name} {_number(null['observed'])}{own} (pct {null['percentile']:.0f})"
 
 
 def _versus_null(record: dict | None, digits: int = 2, interval: list | None = None) -> str:
@@ -247,7 +247,9 @@ ROWS: dict[str, Row] = {
     "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category": _per_category(_patch_count),
-    "IT category smoothness vs t-values shuffled across units": _per_category(_category_smoothness),
+    "IT category smoothness [95 %] vs t-values shuffled across units": _per_category(
+        _category_smoothness
+    ),
     "face-body t-map correlation [95 %] vs label permutations": _overlap("faces-bodies"),
     "character-place t-map correlation [95 %] vs label permutations": _overlap("characters-places"),
     "lesion deficit, points [95 %] vs random controls [95 %] (p: rank among them)": _lesions,

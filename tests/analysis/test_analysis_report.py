@@ -105,6 +105,13 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         first, second = (models[m]["fisher_information"][t] for m in ("tiny", "other"))
         assert fisher["difference"] == pytest.approx(second - first)
         assert fisher["low"] <= fisher["difference"] <= fisher["high"]
+    for name in ("faces", "places"):  # each category's smoothness, paired
+        (row,) = [r for r in paired if r["measure"] == f"IT {name} smoothness"]
+        first, second = (models[m]["categories"]["per_category"][name] for m in ("tiny", "other"))
+        assert row["difference"] == pytest.approx(second["smoothness"] - first["smoothness"])
+        assert row["low"] <= row["difference"] <= row["high"]
+        low, high = first["smoothness_interval"]
+        assert low <= first["smoothness"] <= high
     for pair in ("faces-bodies", "characters-places"):  # the paper's overlaps, paired
         (row,) = [r for r in paired if r["measure"] == f"IT {pair} t-map correlation"]
         first, second = (models[m]["categories"]["overlap"][pair] for m in ("tiny", "other"))
@@ -163,7 +170,7 @@ def test_parts_that_cannot_be_computed_are_reported(tmp_path, one_thread):
     result = analyze_checkpoint(load_checkpoint(silent), settings, progress=False)
     assert set(result.errors) == {"orientation", "categories", "lesions", "synchrony"}
     assert "tuned to the gratings" in result.errors["orientation"]
-    assert {d.full for d in result.dimensionality.values()} == {0.0}
+    assert {d.estimate.full for d in result.dimensionality.values()} == {0.0}
     index = write_report([result], tmp_path / "out")
     assert "orientation not computed" in index.read_text()
     assert not (tmp_path / "out" / "orientation_map.png").exists()

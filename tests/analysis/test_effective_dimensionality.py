@@ -54,11 +54,12 @@ def test_estimate_and_leave_outs_match_a_plain_reference():
     responses = rng.normal(size=(len(sources), 9)) @ rng.normal(size=(9, 9)) + 3.0
     result = effective_dimensionality(responses, sources * 10, seed=5)  # ids need not be 0..g-1
     split = halvings(14, 4, seed=5)
-    assert result.full == pytest.approx(split_reference(responses, sources, split), rel=1e-9)
+    reference = split_reference(responses, sources, split)
+    assert result.estimate.full == pytest.approx(reference, rel=1e-9)
     for left_out in (0, 6, 13):
         kept = sources != left_out
         reference = split_reference(responses[kept], sources[kept], split)
-        assert result.leave_outs[left_out] == pytest.approx(reference, rel=1e-9)
+        assert result.estimate.leave_outs[left_out] == pytest.approx(reference, rel=1e-9)
     assert list(result.sources) == list(range(0, 140, 10)) and result.n_stimuli == len(sources)
 
 
@@ -101,7 +102,7 @@ def test_paired_difference_covers_the_planted_difference():
     high_d, high_truth = planted(sources, 200, 0.6, seed=2)
     low, high = (effective_dimensionality(r, sources) for r in (low_d, high_d))
     difference = high.difference(low)
-    assert difference.estimate == pytest.approx(high.full - low.full)
+    assert difference.estimate == pytest.approx(high.estimate.full - low.estimate.full)
     assert difference.low <= high_truth - low_truth <= difference.high and difference.low > 0
     same = low.difference(low)
     assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
@@ -121,7 +122,7 @@ def test_jackknife_of_a_mean_is_the_textbook_interval():
 
 def test_edge_cases():
     silent = effective_dimensionality(np.ones((10, 5)))
-    assert silent.full == 0.0 and silent.interval().bounds == [0.0, 0.0]
+    assert silent.estimate.full == 0.0 and silent.interval().bounds == [0.0, 0.0]
     with pytest.raises(ValueError, match="n_stimuli"):
         effective_dimensionality(np.ones((1, 5)))
     with pytest.raises(ValueError, match="6 source images"):

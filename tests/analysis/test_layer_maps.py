@@ -146,9 +146,13 @@ def test_planted_face_patch_is_found_in_place(planted):
     for pair, overlap in maps.overlaps.items():  # a jackknife interval over the images
         interval = maps.overlap_interval(pair)
         assert interval.low < overlap == interval.estimate < interval.high
-        assert maps.overlap_leave_outs[pair].shape == (len(labels),)
-    same = maps.overlap_difference(maps, "faces-bodies")
-    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+        assert maps.overlap_jackknife[pair].leave_outs.shape == (50,)  # 90 images in 50 groups
+    faces = maps.smoothness_interval("faces")
+    assert faces.estimate == maps.smoothness["faces"].score and faces.low > 0.4
+    assert maps.smoothness_interval("bodies").high < faces.low  # bodies: the patch's shadow
+    for statistic, key in (("overlap", "faces-bodies"), ("smoothness", "faces")):
+        same = maps.difference(maps, statistic, key)
+        assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
     assert maps.patch_null["faces"].observed == 1 and maps.patch_null["faces"].interval[1] == 0
     assert maps.patch_null["faces"].p_greater == pytest.approx(1 / 101)
     assert maps.patch_null["bodies"].observed == 0

@@ -9,6 +9,7 @@ from tdsnn_core.analysis.smoothness import (
     sheet_distance_bin_edges,
     smoothness_null,
     smoothness_score,
+    smoothness_scores,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.tuning import orientation_diversity
@@ -211,6 +212,24 @@ def test_null_scores_equal_map_smoothness_of_each_shuffled_map(
     np.testing.assert_allclose(
         null.mean_curve, np.mean([e.mean_curve for e in expected], axis=0), rtol=1e-9
     )
+
+
+@pytest.mark.parametrize("circular_period", [None, 180.0])
+def test_scores_of_many_maps_are_map_smoothness_of_each(circular_period):
+    """Slow reference: each map scored by ``map_smoothness`` with the same arguments."""
+    rng = np.random.default_rng(5)
+    positions = rng.uniform(0, 40.0, (1500, 2))
+    maps = rng.normal(size=(6, 1500)) + positions[:, 0] / rng.uniform(2, 20, (6, 1))
+    if circular_period:
+        maps = maps * 30.0 - 45.0  # negative and beyond 180 degrees: reduced like one map's
+    edges = category_distance_bin_edges()
+    sampling = {"n_samples": 5, "sample_size": 1000, "seed": 2}
+    scores = smoothness_scores(positions, maps, edges, circular_period=circular_period, **sampling)
+    expected = [
+        map_smoothness(positions, m, edges, circular_period=circular_period, **sampling).score
+        for m in maps
+    ]
+    np.testing.assert_allclose(scores, expected, rtol=1e-9)
 
 
 def test_two_orientation_map_is_smooth_but_no_orientation_map(sheet_positions):

@@ -51,6 +51,7 @@ def metrics(smoothness: float, top1: float) -> dict:
                 "faces": {
                     "n_patches": 2,
                     "smoothness": 0.61,
+                    "smoothness_interval": [0.55, 0.675],
                     "smoothness_null": null(0.61, 0.1, 0.0, 0.3, 100.0),
                 },
                 "bodies": {"n_patches": 1, "smoothness": 0.2},  # an older file: no null
@@ -146,8 +147,8 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     assert rows[pinwheel_row][0] == (
         "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.26 mm; shuffles resolvable 0 %)"
     )
-    assert rows["IT category smoothness vs t-values shuffled across units"][0] == (
-        "faces 0.61 (pct 100), bodies 0.20 (no null)"
+    assert rows["IT category smoothness [95 %] vs t-values shuffled across units"][0] == (
+        "faces 0.61 [0.55, 0.68] (pct 100), bodies 0.20 (no null)"
     )
     assert rows["face-body t-map correlation [95 %] vs label permutations"][0] == (
         "-0.50 [-0.62, -0.38] (null -0.40 [-0.60, -0.20], pct 30)"

@@ -204,6 +204,7 @@ def test_selectivity_overlays(dashboard):
         arg=faces,
     )
     places = r"places: \d+ patch.*permuted: .* p = 0\.\d\d\); smoothness -?\d\.\d\d "
+    places += r"\[-?\d\.\d\d, -?\d\.\d\d\] "  # its 95 % interval
     shuffled = r"\(t-values shuffled across units: percentile \d+, p = [01]\.\d\d\)"
     assert page.get_by_text(re.compile(places + shuffled)).is_visible()
     assert page.locator(".error-alert").is_hidden()

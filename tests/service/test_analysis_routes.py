@@ -67,8 +67,10 @@ def test_category_map_and_patches(client):
     for name, labels in patches["labels"].items():
         assert np.max(labels["values"]) == len(patches["patches"][name])
     assert set(category["smoothness"]) == set(category["categories"])
-    for null in category["smoothness"].values():  # vs t-values shuffled across units
+    for name, null in category["smoothness"].items():  # vs t-values shuffled across units
         assert -1 <= null["observed"] <= 1 and 0 <= null["percentile"] <= 100
+        low, high = category["smoothness_interval"][name]  # and its jackknife interval
+        assert low <= null["observed"] <= high
         assert null["null_interval"][0] <= null["null_mean"] <= null["null_interval"][1]
 
 
