@@ -200,67 +200,85 @@ def test_leave_outs_match_recomputing_without_each_group():
     assert leave_out_t_values(responses, few, np.arange(100) % 3) is not None  # all apart
 
 
-def planted_categories(seed, labels, positions, discs, effect):
-    rng = np.random.default_rng(seed)
-    responses = rng.normal(size=(len(labels), len(positions)))
-    for x, y, radius, category in discs:
-        inside = np.hypot(positions[:, 0] - x, positions[:, 1] - y) < radius
-        responses[np.ix_(labels == category, inside)] += effect
-    return responses
+def planted_draw(labels, positions, discs, effect):
+    """Image sets by seed: unit noise plus ``effect`` inside each disc for its category."""
+
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        responses = rng.normal(size=(len(labels), len(positions)))
+        for x, y, radius, category in discs:
+            inside = np.hypot(positions[:, 0] - x, positions[:, 1] - y) < radius
+            responses[np.ix_(labels == category, inside)] += effect
+        return responses
+
+    return draw
+
+
+def jackknife_coverage(draw, labels, full, from_leave_outs, interval, n_truth, n_sets):
+    """How often the 95 % jackknife interval of each value of a statistic (``full`` of an
+    image set; ``from_leave_outs`` of its leave-out t-values, [groups, values]) covers that
+    value's mean over ``n_truth`` independent image sets, in ``n_sets`` sets."""
+    truth = np.mean([full(draw(1000 + seed)) for seed in range(n_truth)], axis=0)
+    covered = np.zeros(len(truth), dtype=int)
+    for seed in range(n_sets):
+        responses = draw(seed)
+        groups = jackknife_groups(len(labels), seed=seed)
+        replicates = from_leave_outs(leave_out_t_values(responses, labels, groups))
+        for k, observed in enumerate(full(responses)):
+            found = interval(Jackknife(observed, replicates[:, k]))
+            covered[k] += found.low <= truth[k] <= found.high
+    return covered
 
 
 def test_overlap_jackknife_covers_its_truth():
     """Three categories (100, 60, 40 images) whose planted discs overlap: the 95 % jackknife
     interval of two overlaps covers their mean over 100 independent image sets in at least
-    15 of 16 sets each (measured 30 of 30 at 1,000 units; on such noise-dominated maps it is
-    2-4x wider than the spread across sets, at the probe set's scale 1.1-2.4x)."""
+    15 of 16 sets each (at the probe set's scale: 88 of 90, 1.1-2.5x wider than the spread
+    across sets, the widest where the maps are mostly noise)."""
     labels = np.repeat(np.arange(3), [100, 60, 40])
     positions = np.random.default_rng(0).uniform(0, SHEET_EDGE_MM, (500, 2))
     discs = [(30.0, 30.0, 12.0, 0), (38.0, 30.0, 12.0, 1), (50.0, 50.0, 10.0, 2)]
-    pairs = [(0, 1), (1, 2)]
+    first, second = [0, 1], [1, 2]  # the two pairs
 
     def overlaps(responses):
         t = welch_t_by_category(responses, labels)
         maps = [smoothed_t_map(positions, t[c]) for c in range(3)]
-        return [t_map_correlation(maps[a], maps[b]) for a, b in pairs]
+        return [t_map_correlation(maps[a], maps[b]) for a, b in zip(first, second, strict=True)]
 
-    draws = [planted_categories(1000 + s, labels, positions, discs, 0.7) for s in range(100)]
-    truth = np.mean([overlaps(responses) for responses in draws], axis=0)
-    covered = np.zeros(2, dtype=int)
-    for seed in range(16):
-        responses = planted_categories(seed, labels, positions, discs, 0.7)
-        t_leave_outs = leave_out_t_values(responses, labels, jackknife_groups(200, seed=seed))
-        correlations = overlap_leave_outs(positions, t_leave_outs)
-        for k, ((a, b), observed) in enumerate(zip(pairs, overlaps(responses), strict=True)):
-            interval = Jackknife(observed, correlations[:, a, b]).correlation_interval()
-            covered[k] += interval.low <= truth[k] <= interval.high
+    covered = jackknife_coverage(
+        planted_draw(labels, positions, discs, 0.7),
+        labels,
+        overlaps,
+        lambda t: overlap_leave_outs(positions, t)[:, first, second],
+        Jackknife.correlation_interval,
+        n_truth=100,
+        n_sets=16,
+    )
     assert covered.min() >= 15
 
 
 def test_category_smoothness_jackknife_covers_its_truth():
     """Each category's smoothness (TDANN's score on its t-values): the 95 % jackknife interval
     covers the mean score over 60 independent image sets in at least 11 of 12 sets per
-    category (measured 59 of 60 at the probe set's scale, 1.3-2.2x wider than the spread)."""
+    category (at the probe set's scale: 98 of 100, 1.3-2.1x wider than the spread)."""
     labels = np.repeat(np.arange(3), [100, 60, 40])
     positions = np.random.default_rng(1).uniform(0, SHEET_EDGE_MM, (600, 2))
     discs = [(20.0, 45.0, 12.0, 0), (45.0, 20.0, 14.0, 1), (50.0, 50.0, 10.0, 2)]
     edges = category_distance_bin_edges()
 
-    def scores(t_maps):
-        return smoothness_scores(positions, t_maps, edges, circular_period=None)
+    def scores(t_maps):  # [..., N] -> [...]
+        flat = smoothness_scores(positions, t_maps.reshape(-1, 600), edges, circular_period=None)
+        return flat.reshape(t_maps.shape[:-1])
 
-    def full(responses):
-        return scores(np.stack(list(welch_t_by_category(responses, labels).values())))
-
-    draws = [planted_categories(2000 + s, labels, positions, discs, 0.5) for s in range(60)]
-    truth = np.mean([full(responses) for responses in draws], axis=0)
-    covered = np.zeros(3, dtype=int)
-    for seed in range(12):
-        responses = planted_categories(seed, labels, positions, discs, 0.5)
-        t_leave_outs = leave_out_t_values(responses, labels, jackknife_groups(200, seed=seed))
-        for c, observed in enumerate(full(responses)):
-            interval = Jackknife(observed, scores(t_leave_outs[:, c])).interval()
-            covered[c] += interval.low <= truth[c] <= interval.high
+    covered = jackknife_coverage(
+        planted_draw(labels, positions, discs, 0.5),
+        labels,
+        lambda responses: scores(np.stack(list(welch_t_by_category(responses, labels).values()))),
+        scores,
+        Jackknife.interval,
+        n_truth=60,
+        n_sets=12,
+    )
     assert covered.min() >= 11
 
 
