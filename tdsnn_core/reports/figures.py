@@ -305,8 +305,8 @@ def draw_dimensionality(results: list[ModelAnalysis], path: Path) -> bool:
     ]
     if not shown:
         return False
-    fig, axes = _panels(1, 1)
-    ax = axes[0, 0]
+    fig = Figure(figsize=(1.5 * PANEL, PANEL), layout="constrained")
+    ax = fig.subplots()
     for i, r in enumerate(shown):
         layers = list(r.dimensionality)
         intervals = [d.interval() for d in r.dimensionality.values()]
@@ -315,14 +315,10 @@ def draw_dimensionality(results: list[ModelAnalysis], path: Path) -> bool:
         x = np.arange(len(layers)) + 0.1 * (i - (len(shown) - 1) / 2)
         ax.errorbar(x, estimates, yerr=errors, fmt="o-", capsize=3, color=f"C{i}", label=r.label)
         null = [d.independent for d in r.dimensionality.values()]
-        ax.plot(x, null, "--", color=f"C{i}", lw=1)
+        ax.plot(x, null, "--", color=f"C{i}", lw=1, label=f"{r.label}: units made independent")
     ax.set_xticks(np.arange(len(layers)), layers, rotation=45, ha="right")
-    ax.set(
-        ylabel="effective dimensionality",
-        yscale="log",
-        title="probe responses (dashed: units independent)",
-    )
-    ax.legend()
+    ax.set(ylabel="effective dimensionality", yscale="log", title="probe responses, per layer")
+    ax.legend(fontsize="small", loc="center right")
     return _save(fig, path)
 
 
