@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tdsnn_core.analysis._validation import as_positions
 from tdsnn_core.analysis.category import (
     Patches,
     TMap,
@@ -31,6 +32,7 @@ from tdsnn_core.analysis.pinwheels import (
 )
 from tdsnn_core.analysis.smoothness import (
     TDANN_HYPERCOLUMN_WIDTH_MM,
+    PooledPairs,
     Smoothness,
     SmoothnessNull,
     category_distance_bin_edges,
@@ -38,7 +40,6 @@ from tdsnn_core.analysis.smoothness import (
     sheet_distance_bin_edges,
     smoothness_interval,
     smoothness_null,
-    smoothness_scores,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.stimuli import GratingSet
@@ -231,14 +232,6 @@ class CategoryMaps:
         jackknife = self.smoothness_jackknife[category]
         return None if jackknife is None else jackknife.interval(level)
 
-    def difference(
-        self, other: CategoryMaps, statistic: str, key: str, level: float = 0.95
-    ) -> Interval | None:
-        """This map's ``statistic`` ("overlap" of a pair "a-b", or "smoothness" of a category)
-        minus ``other``'s, on the same images and groups: the paired jackknife interval."""
-        mine, theirs = (getattr(m, f"{statistic}_jackknife")[key] for m in (self, other))
-        return None if mine is None or theirs is None else (mine - theirs).interval(level)
-
 
 def category_maps(
     positions: np.ndarray,
@@ -295,6 +288,8 @@ def category_maps(
         name: map_smoothness(positions, t, edges, circular_period=None, **sampling)
         for name, t in t_values.items()
     }
+    # the pairs of those samples, drawn once: every category's null and jackknife scores them
+    unit_pairs = PooledPairs.sampled(as_positions(positions), edges, n_samples, sample_size, seed)
     overlap_jackknife, smoothness_jackknife = dict.fromkeys(overlaps), dict.fromkeys(smoothness)
     t_leave_outs = leave_out_t_values(rates, labels, jackknife_groups(len(labels), seed=seed))
     if t_leave_outs is not None:  # each statistic with each group of images left out
@@ -303,13 +298,8 @@ def category_maps(
         )
         for pair, (i, j) in pairs.items():
             overlap_jackknife[pair] = _jackknife(overlaps[pair], correlations[:, i, j])
-        scores = smoothness_scores(  # every category's on the same sampled pairs
-            positions,
-            t_leave_outs.reshape(-1, len(positions)),
-            edges,
-            circular_period=None,
-            **sampling,
-        ).reshape(len(t_leave_outs), len(names))
+        scores = unit_pairs.scores(t_leave_outs.reshape(-1, len(positions)), None)
+        scores = scores.reshape(len(t_leave_outs), len(names))
         for k, name in enumerate(names):
             smoothness_jackknife[name] = _jackknife(smoothness[name].score, scores[:, k])
     return CategoryMaps(
@@ -320,10 +310,7 @@ def category_maps(
         patches=patches,
         smoothness=smoothness,
         smoothness_null={
-            name: smoothness_null(
-                positions, t, edges, circular_period=None, n_shuffles=n_permutations, **sampling
-            )
-            for name, t in t_values.items()
+            name: unit_pairs.null(t, None, n_permutations, seed) for name, t in t_values.items()
         },
         overlaps=overlaps,
         overlap_null={

@@ -22,7 +22,7 @@ from tdsnn_core.analysis.intervals import (
 )
 from tdsnn_core.analysis.nulls import NullComparison
 
-NULL_CHUNK_ELEMENTS = 4_000_000  # shuffles x pairs evaluated at once by smoothness_null
+NULL_CHUNK_ELEMENTS = 4_000_000  # maps x pairs that PooledPairs scores at once
 TDANN_HYPERCOLUMN_WIDTH_MM = 3.5  # TDANN's model hypercolumn, which sets its V1 window
 MAX_UNDEFINED_DRAWS = 0.01  # of smoothness_interval's draws, before it gives no bounds
 NO_FIRST_BIN_PAIR = "the first distance bin holds no unit pair: widen it or sample more"
@@ -194,61 +194,24 @@ def smoothness_null(
     TDANN V1 or IT bins); 100k-unit maps are handled through the ``sample_size`` draws.
     """
     positions, preferences, bin_edges = _checked(positions, preferences, bin_edges, circular_period)
+    _check_shuffles(n_shuffles)  # before the costly sampling
+    pairs = PooledPairs.sampled(positions, bin_edges, n_samples, sample_size, seed)
+    return pairs.null(preferences, circular_period, n_shuffles, seed)
+
+
+def _check_shuffles(n_shuffles: int) -> None:
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
-    pairs = _PooledPairs.sampled(positions, bin_edges, n_samples, sample_size, seed)
-    observed = float(_scores(pairs.mean_curves(preferences[None, pairs.units], circular_period))[0])
-    rng = np.random.default_rng((seed, 1))
-    chunk = max(1, NULL_CHUNK_ELEMENTS // len(pairs.weights))
-    null_curves = []
-    for start in range(0, n_shuffles, chunk):
-        # a permutation restricted to the sampled units: distinct preferences drawn from all
-        shuffled = np.stack(
-            [
-                preferences[rng.choice(len(preferences), size=len(pairs.units), replace=False)]
-                for _ in range(min(chunk, n_shuffles - start))
-            ]
-        )
-        null_curves.append(pairs.mean_curves(shuffled, circular_period))
-    null_curves = np.concatenate(null_curves)
-    return SmoothnessNull(
-        bin_edges=bin_edges,
-        score=NullComparison.of(observed, _scores(null_curves)),
-        mean_curve=null_curves.mean(axis=0),
-    )
-
-
-def smoothness_scores(
-    positions: np.ndarray,
-    maps: np.ndarray,
-    bin_edges: np.ndarray,
-    *,
-    circular_period: float | None = 180.0,
-    n_samples: int = 20,
-    sample_size: int = 1000,
-    seed: int = 0,
-) -> np.ndarray:
-    """``map_smoothness``'s score of each of several maps of the same units [M, N], all on
-    the pairs that it samples for these arguments: [M]."""
-    checked = [_checked(positions, m, bin_edges, circular_period) for m in np.atleast_2d(maps)]
-    positions, _, bin_edges = checked[0]
-    maps = np.stack([values for _, values, _ in checked])
-    pairs = _PooledPairs.sampled(positions, bin_edges, n_samples, sample_size, seed)
-    chunk = max(1, NULL_CHUNK_ELEMENTS // len(pairs.weights))
-    return np.concatenate(
-        [
-            _scores(pairs.mean_curves(maps[start : start + chunk, pairs.units], circular_period))
-            for start in range(0, len(maps), chunk)
-        ]
-    )
 
 
 @dataclass(frozen=True)
-class _PooledPairs:
-    """The distinct unit pairs of a set of samples, each weighted by how often the samples
-    drew it, sorted by distance bin: a shuffled map's pooled curve is a weighted sum over
-    them (IT: ~2 M distinct pairs instead of 10 M drawn), one bin a contiguous run."""
+class PooledPairs:
+    """The distinct unit pairs of ``map_smoothness``'s samples, each weighted by how often the
+    samples drew it, sorted by distance bin: a map's pooled curve is a weighted sum over them
+    (IT: ~2 M distinct pairs instead of 10 M drawn), one bin a contiguous run. Sample them
+    once (about 1 s at IT's 2,048 units) to score many maps of the same units."""
 
+    bin_edges: np.ndarray
     units: np.ndarray  # the sampled units; pairs index into it
     first: np.ndarray
     second: np.ndarray
@@ -265,7 +228,7 @@ class _PooledPairs:
         n_samples: int,
         sample_size: int,
         seed: int,
-    ) -> _PooledPairs:
+    ) -> PooledPairs:
         """The pairs of ``map_smoothness``'s samples (the same draws for the same arguments)."""
         # when every sample holds every unit, all samples have the same pairs and pooled curve
         n_distinct = 1 if sample_size >= len(positions) else n_samples
@@ -286,6 +249,7 @@ class _PooledPairs:
         keys, weights = np.unique((bins * n + low) * n + high, return_counts=True)
         filled, starts = np.unique(keys // (n * n), return_index=True)
         return cls(
+            bin_edges=np.asarray(bin_edges, dtype=float),
             units=units,
             first=(keys // n % n).astype(np.int32),  # half the index traffic of int64
             second=(keys % n).astype(np.int32),
@@ -303,6 +267,45 @@ class _PooledPairs:
         sums = np.zeros((len(values), len(self.counts)))
         sums[:, self.filled] = np.add.reduceat(differences, self.starts, axis=1)
         return _mean_per_bin(sums, self.counts[None])
+
+    def scores(self, maps: np.ndarray, circular_period: float | None) -> np.ndarray:
+        """``map_smoothness``'s score of each map of the units [M, N]: [M]."""
+        maps = np.atleast_2d(maps)[:, self.units]
+        if circular_period is not None:
+            maps = maps % circular_period
+        chunk = max(1, NULL_CHUNK_ELEMENTS // len(self.weights))
+        return np.concatenate(
+            [
+                _scores(self.mean_curves(maps[start : start + chunk], circular_period))
+                for start in range(0, len(maps), chunk)
+            ]
+        )
+
+    def null(
+        self, preferences: np.ndarray, circular_period: float | None, n_shuffles: int, seed: int
+    ) -> SmoothnessNull:
+        """:func:`smoothness_null` of ``preferences`` [N] (in [0, period) when circular) on
+        these pairs."""
+        _check_shuffles(n_shuffles)
+        observed = float(self.scores(preferences, circular_period)[0])
+        rng = np.random.default_rng((seed, 1))
+        chunk = max(1, NULL_CHUNK_ELEMENTS // len(self.weights))
+        null_curves = []
+        for start in range(0, n_shuffles, chunk):
+            # a permutation restricted to the sampled units: distinct preferences drawn from all
+            shuffled = np.stack(
+                [
+                    preferences[rng.choice(len(preferences), size=len(self.units), replace=False)]
+                    for _ in range(min(chunk, n_shuffles - start))
+                ]
+            )
+            null_curves.append(self.mean_curves(shuffled, circular_period))
+        null_curves = np.concatenate(null_curves)
+        return SmoothnessNull(
+            bin_edges=self.bin_edges,
+            score=NullComparison.of(observed, _scores(null_curves)),
+            mean_curve=null_curves.mean(axis=0),
+        )
 
 
 def _tile_sums(

@@ -31,6 +31,33 @@ def _same_probes(first: ModelAnalysis, second: ModelAnalysis) -> bool:
     return a is not None and b is not None and np.array_equal(a.sources, b.sources)
 
 
+def _probe_differences(first: ModelAnalysis, second: ModelAnalysis) -> list[dict]:
+    """IT's category smoothness and headline overlaps, and V1's and IT's effective
+    dimensionality, each ``second`` minus ``first`` with its paired jackknife interval."""
+    jackknives = []
+    if first.categories and second.categories:
+        a, b = first.categories, second.categories
+        jackknives += [
+            (f"IT {name} smoothness", a.smoothness_jackknife[name], b.smoothness_jackknife[name])
+            for name in a.categories
+        ]
+        jackknives += [
+            (f"IT {pair} t-map correlation", a.overlap_jackknife[pair], b.overlap_jackknife[pair])
+            for pair in HEADLINE_OVERLAPS
+            if pair in a.overlap_jackknife
+        ]
+    rows = [
+        _record(measure, (mine - theirs).interval())
+        for measure, theirs, mine in jackknives
+        if mine is not None and theirs is not None
+    ]
+    for area, layer in first.areas.items():
+        a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
+        if a is not None and b is not None:
+            rows.append(_record(f"{area} effective dimensionality ({layer})", b.difference(a)))
+    return rows
+
+
 def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0) -> list[dict]:
     """``second`` minus ``first`` on every paired measure both analyses have."""
     rows = []
@@ -59,19 +86,8 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
             ):
                 rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
-    if first.categories and second.categories and _same_probes(first, second):
-        a, b = first.categories, second.categories  # same images, same jackknife groups
-        measures = [("smoothness", name, f"IT {name} smoothness") for name in a.categories]
-        measures += [("overlap", p, f"IT {p} t-map correlation") for p in HEADLINE_OVERLAPS]
-        for statistic, key, measure in measures:
-            if key in getattr(a, f"{statistic}_jackknife"):
-                diff = b.difference(a, statistic, key)
-                if diff is not None:
-                    rows.append(_record(measure, diff))
-    for area, layer in first.areas.items():
-        a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
-        if a is not None and b is not None and np.array_equal(a.sources, b.sources):
-            rows.append(_record(f"{area} effective dimensionality ({layer})", b.difference(a)))
+    if _same_probes(first, second):  # same images, same jackknife groups and halvings
+        rows += _probe_differences(first, second)
     a, b = first.fisher, second.fisher  # per image and timestep, on the same images
     if a is not None and b is not None and a.shape == b.shape:
         groups = first.sources_of(len(a))

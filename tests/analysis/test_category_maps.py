@@ -19,7 +19,7 @@ from tdsnn_core.analysis.category import (
 )
 from tdsnn_core.analysis.intervals import Jackknife
 from tdsnn_core.analysis.nulls import NullComparison
-from tdsnn_core.analysis.smoothness import category_distance_bin_edges, smoothness_scores
+from tdsnn_core.analysis.smoothness import PooledPairs, category_distance_bin_edges
 
 SHEET_EDGE_MM = 70.0
 N_UNITS = 20_000
@@ -264,11 +264,10 @@ def test_category_smoothness_jackknife_covers_its_truth():
     labels = np.repeat(np.arange(3), [100, 60, 40])
     positions = np.random.default_rng(1).uniform(0, SHEET_EDGE_MM, (600, 2))
     discs = [(20.0, 45.0, 12.0, 0), (45.0, 20.0, 14.0, 1), (50.0, 50.0, 10.0, 2)]
-    edges = category_distance_bin_edges()
+    pairs = PooledPairs.sampled(positions, category_distance_bin_edges(), 20, 1000, 0)
 
     def scores(t_maps):  # [..., N] -> [...]
-        flat = smoothness_scores(positions, t_maps.reshape(-1, 600), edges, circular_period=None)
-        return flat.reshape(t_maps.shape[:-1])
+        return pairs.scores(t_maps.reshape(-1, 600), None).reshape(t_maps.shape[:-1])
 
     covered = jackknife_coverage(
         planted_draw(labels, positions, discs, 0.5),

@@ -150,8 +150,8 @@ def test_planted_face_patch_is_found_in_place(planted):
     faces = maps.smoothness_interval("faces")
     assert faces.estimate == maps.smoothness["faces"].score and faces.low > 0.4
     assert maps.smoothness_interval("bodies").high < faces.low  # bodies: the patch's shadow
-    for statistic, key in (("overlap", "faces-bodies"), ("smoothness", "faces")):
-        same = maps.difference(maps, statistic, key)
+    for jackknife in (maps.overlap_jackknife["faces-bodies"], maps.smoothness_jackknife["faces"]):
+        same = (jackknife - jackknife).interval()  # a paired difference with itself
         assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
     assert maps.patch_null["faces"].observed == 1 and maps.patch_null["faces"].interval[1] == 0
     assert maps.patch_null["faces"].p_greater == pytest.approx(1 / 101)

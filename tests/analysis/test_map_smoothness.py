@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from tdsnn_core.analysis.smoothness import (
+    PooledPairs,
     category_distance_bin_edges,
     map_smoothness,
     sheet_distance_bin_edges,
     smoothness_null,
     smoothness_score,
-    smoothness_scores,
     v1_distance_bin_edges,
 )
 from tdsnn_core.analysis.tuning import orientation_diversity
@@ -224,7 +224,7 @@ def test_scores_of_many_maps_are_map_smoothness_of_each(circular_period):
         maps = maps * 30.0 - 45.0  # negative and beyond 180 degrees: reduced like one map's
     edges = category_distance_bin_edges()
     sampling = {"n_samples": 5, "sample_size": 1000, "seed": 2}
-    scores = smoothness_scores(positions, maps, edges, circular_period=circular_period, **sampling)
+    scores = PooledPairs.sampled(positions, edges, **sampling).scores(maps, circular_period)
     expected = [
         map_smoothness(positions, m, edges, circular_period=circular_period, **sampling).score
         for m in maps
