@@ -193,6 +193,7 @@ class Overlays:
             "labels": patches["labels"],
             "patches": patches["patches"],
             "patch_null": patches["patch_null"],
+            "patch_interval": patches["patch_interval"],
             "smoothness": category["smoothness"],
             "smoothness_interval": category["smoothness_interval"],
             "layer": category["layer"],
@@ -217,9 +218,10 @@ class Overlays:
         beside.glyphs.image.data = image_data(self.maps["t"][name])
         patches = self.maps["patches"][name]
         area = sum(p["area_mm2"] for p in patches)
-        null = self.maps["patch_null"][name]
+        null, (low, high) = self.maps["patch_null"][name], self.maps["patch_interval"][name]
         beside.summary.object = (
-            f"**{name}**: {len(patches)} patch(es), {area:.0f} mm² in total (image labels "
+            f"**{name}**: {len(patches)} [{low:.0f}, {high:.0f}] patch(es), {area:.0f} mm² in "
+            "total (image labels "
             f"permuted: {null['null_mean']:.1f} patches on average, p = {null['p_greater']:.2f})"
             "; "
             + category_smoothness_summary(

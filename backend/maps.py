@@ -179,8 +179,13 @@ def _patches_out(layer: str, m: CategoryMaps) -> schemas.PatchesOut:
         ]
         label_image = (np.arange(1, p.count + 1)[:, None, None] * p.masks).sum(axis=0)
         labels[category] = _grid(m.t_maps[category].grid, label_image)
-    nulls = {c: _null_out(n) for c, n in m.patch_null.items()}
-    return schemas.PatchesOut(layer=layer, patches=patches, labels=labels, patch_null=nulls)
+    return schemas.PatchesOut(
+        layer=layer,
+        patches=patches,
+        labels=labels,
+        patch_null={c: _null_out(n) for c, n in m.patch_null.items()},
+        patch_interval={c: m.patch_interval(c).bounds for c in m.categories},
+    )
 
 
 BUILDERS = {

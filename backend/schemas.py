@@ -304,6 +304,10 @@ class PatchesOut(Strict):
     patch_null: dict[str, NullOut] = Field(
         description="each category's patch count beside its label-permutation null"
     )
+    patch_interval: dict[str, Pair] = Field(
+        description="each category's patch count with its 95 % interval in whole counts, from "
+        "rescaled half-samples of the probes' source images"
+    )
 
 
 class _Lesion(Request):

@@ -24,6 +24,15 @@ def _one_vs_rest_t(
 
     Units whose standard error is 0 (e.g. silent units) get t = 0.
     """
+    difference, error = _welch_terms(responses, members, outside)
+    return _t_of(difference, error)
+
+
+def _welch_terms(
+    responses: np.ndarray, members: np.ndarray, outside: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean difference of :func:`_one_vs_rest_t` and its standard error, [K, N] each; the
+    error is 0 where it lies below rounding noise (1e-9 of the unit's scale)."""
     # centred per unit, so a constant unit is exactly 0 and the sums below lose no precision
     centred = responses - responses.mean(axis=0)
     members = members.astype(float)
@@ -41,13 +50,14 @@ def _one_vs_rest_t(
     var_in = np.maximum(squares_in - n_in * mean_in**2, 0.0) / (n_in - 1)
     var_out = np.maximum(squares_out - n_out * mean_out**2, 0.0) / (n_out - 1)
     squared_error = var_in / n_in + var_out / n_out
-    # constant responses leave rounding noise in the variance: below 1e-9 of the scale is zero
     floor = (1e-9 * np.abs(responses).max(axis=0)) ** 2
+    return mean_in - mean_out, np.sqrt(np.where(squared_error > floor, squared_error, 0.0))
+
+
+def _t_of(difference: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """difference / error, 0 where the error is."""
     return np.divide(
-        mean_in - mean_out,
-        np.sqrt(squared_error),
-        out=np.zeros(squared_error.shape),
-        where=squared_error > floor,
+        difference, error, out=np.zeros(np.broadcast(difference, error).shape), where=error > 0
     )
 
 
@@ -232,14 +242,93 @@ def overlap_leave_outs(
 ) -> np.ndarray:
     """The Pearson of every two categories' t-maps for each leave-out's t-values [G, C, N]
     (:func:`leave_out_t_values`): [G, C, C]."""
-    positions = as_positions(positions)
+    _, maps = _smoothed_stack(as_positions(positions), t_leave_outs, sigma_mm, cells_per_side)
+    return np.stack([_map_correlations(of_leave_out) for of_leave_out in maps])
+
+
+HALF_SAMPLES = 100  # replicates of the patch counts' interval
+
+
+def half_sample_weights(labels: np.ndarray, n_replicates: int, seed: int = 0) -> np.ndarray:
+    """Rao and Wu's rescaled half-samples, as weights on the images [n_replicates, n_images].
+
+    In each replicate every category keeps a random half (m = n // 2 of its n images, none
+    repeated), and its mean moves from the full sample's by that half's deviation scaled by
+    sqrt(m / (n - m)): the replicate means then scatter about the observed mean exactly as
+    much as the observed mean scatters about the truth (variance s^2 / n), for any n >= 2.
+    Each category's weights sum to n.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    weights = np.empty((n_replicates, len(labels)))
+    for category in np.unique(labels):
+        members = np.flatnonzero(labels == category)
+        n, m = len(members), len(members) // 2
+        if m < 1:
+            raise ValueError(f"category {category!r} needs at least 2 images to be halved")
+        kept = rng.random((n_replicates, n)).argsort(axis=1) < m  # m random images a row
+        weights[:, members] = 1 + np.sqrt(m / (n - m)) * (np.where(kept, n / m, 0.0) - 1)
+    return weights
+
+
+def half_sample_t_values(
+    responses: np.ndarray, labels: np.ndarray, n_replicates: int = HALF_SAMPLES, seed: int = 0
+) -> np.ndarray:
+    """The one-vs-rest Welch t of every category (sorted labels) on rescaled half-samples of
+    the images (:func:`half_sample_weights`): [n_replicates, C, N]. The mean differences
+    are the replicate's, the standard errors the full sample's, so each replicate t-map
+    differs from the observed one as the observed one differs from the truth."""
+    responses, labels = _checked_labels(responses, labels)
+    categories = np.unique(labels)
+    for category in categories.tolist():
+        _require_groups(labels, category)
+    in_category = labels[None] == categories[:, None]  # [C, n_images]
+    _, error = _welch_terms(responses, in_category)
+    weights = half_sample_weights(labels, n_replicates, seed)
+    centred = responses - responses.mean(axis=0)
+    n_in = in_category.sum(axis=1)[:, None]
+    n_out = len(labels) - n_in
+    t = np.empty((n_replicates, len(categories), responses.shape[1]))
+    chunk = max(1, 2_000_000 // (len(categories) * responses.shape[1]))
+    for start in range(0, n_replicates, chunk):
+        w = weights[start : start + chunk]
+        total = w @ centred  # [m, N]
+        inside = (w[:, None] * in_category[None]).reshape(-1, len(labels)) @ centred
+        inside = inside.reshape(len(w), len(categories), -1)
+        difference = inside / n_in - (total[:, None] - inside) / n_out
+        t[start : start + chunk] = _t_of(difference, error)
+    return t
+
+
+def _smoothed_stack(
+    positions: np.ndarray, t_values: np.ndarray, sigma_mm: float, cells_per_side: int
+) -> tuple[SheetGrid, np.ndarray]:
+    """The grid and the smoothed t-map of every t-value vector of ``t_values`` [..., N]:
+    [..., n_y, n_x]."""
     grid = SheetGrid.from_shape(positions, cells_per_side)
-    return np.stack(
-        [
-            _map_correlations(np.stack([gaussian_average(grid, positions, v, sigma_mm) for v in t]))
-            for t in t_leave_outs
-        ]
-    )
+    flat = t_values.reshape(-1, t_values.shape[-1])
+    maps = np.stack([gaussian_average(grid, positions, v, sigma_mm) for v in flat])
+    return grid, maps.reshape(*t_values.shape[:-1], *grid.shape)
+
+
+def patch_counts(
+    positions: np.ndarray,
+    t_values: np.ndarray,
+    *,
+    sigma_mm: float = 2.4,
+    cells_per_side: int = 100,
+    t_threshold: float = 2.0,
+) -> np.ndarray:
+    """The patch count (:func:`find_patches` defaults) of the t-map of every t-value vector
+    of ``t_values`` [..., N] (e.g. half-sample replicates [R, C, N]): int [...]."""
+    positions = as_positions(positions)
+    grid, maps = _smoothed_stack(positions, np.asarray(t_values), sigma_mm, cells_per_side)
+    unit_counts = grid.bin_units(positions)
+    counts = [
+        find_patches(TMap(grid, m, unit_counts), t_threshold=t_threshold).count
+        for m in maps.reshape(-1, *grid.shape)
+    ]
+    return np.array(counts, dtype=int).reshape(maps.shape[:-2])
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ variants of one source (e.g. augmented copies of one face) are not independent, 
 counting them as such would make the interval too narrow. :func:`jackknife_interval` is the
 delete-one-group jackknife, for a statistic that is no mean over images (effective
 dimensionality), where a bootstrap's repeated images would bias the replicates.
+:func:`count_interval` is for an integer count from a thresholded map (patches), where
+neither the jackknife (most leave-outs change nothing) nor a percentile interval holds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 from scipy.stats import t as student_t
 
 N_DRAWS = 2000
@@ -117,6 +120,19 @@ def correlation_jackknife_interval(
     z = np.arctanh(np.clip(np.r_[r, leave_outs], -1 + 1e-12, 1 - 1e-12))
     interval = jackknife_interval(z[0], z[1:], level)
     return Interval(float(r), float(np.tanh(interval.low)), float(np.tanh(interval.high)), level)
+
+
+def count_interval(count: int, replicates: np.ndarray, level: float = 0.95) -> Interval:
+    """An integer count (e.g. of patches) with its ``level`` interval from replicates that
+    scatter about it as it scatters about its expectation (rescaled half-samples): the
+    count +- the normal quantile times their standard deviation, widened to whole counts
+    (never below 0). It targets the median count of independent data sets: a count's mean
+    is rarely a count."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    half = norm.ppf((1 + level) / 2) * float(np.std(replicates))
+    low, high = max(0.0, np.floor(count - half)), np.ceil(count + half)
+    return Interval(float(count), float(low), float(high), level)
 
 
 @dataclass(frozen=True)

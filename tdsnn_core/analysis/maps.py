@@ -14,15 +14,17 @@ from tdsnn_core.analysis.category import (
     Patches,
     TMap,
     find_patches,
+    half_sample_t_values,
     jackknife_groups,
     label_permutation_null,
     leave_out_t_values,
     overlap_leave_outs,
+    patch_counts,
     smoothed_t_map,
     t_map_correlation,
     welch_t_by_category,
 )
-from tdsnn_core.analysis.intervals import Interval, Jackknife
+from tdsnn_core.analysis.intervals import Interval, Jackknife, count_interval
 from tdsnn_core.analysis.nulls import NullComparison
 from tdsnn_core.analysis.pinwheels import (
     PinwheelNull,
@@ -207,7 +209,12 @@ class CategoryMaps:
     images bias them (its smoothness replicates centred near half the estimate). On planted
     maps at the probe set's scale the intervals covered the truth in 88 of 90 sets (overlaps)
     and 98 of 100 (smoothness); where the maps are mostly noise they are up to 2.5x wider
-    than the spread across independent image sets: conservative."""
+    than the spread across independent image sets: conservative. ``patch_replicates`` (per
+    category) holds the patch count on each of 100 rescaled half-samples of the images
+    (:func:`~tdsnn_core.analysis.category.half_sample_t_values`; a count barely moves when a
+    group is left out, so no jackknife); its interval covered the median count of
+    independent image sets in 748 of 750 planted category maps (208 of 210 where the count
+    varies across image sets)."""
 
     positions: np.ndarray
     categories: tuple[str, ...]
@@ -221,6 +228,7 @@ class CategoryMaps:
     patch_null: dict[str, NullComparison]
     overlap_jackknife: dict[str, Jackknife | None]
     smoothness_jackknife: dict[str, Jackknife | None]
+    patch_replicates: dict[str, np.ndarray]
 
     def overlap_interval(self, pair: str, level: float = 0.95) -> Interval | None:
         """The overlap "a-b" with its jackknife interval over the images (on Fisher's z)."""
@@ -231,6 +239,11 @@ class CategoryMaps:
         """A category's smoothness with its jackknife interval over the images."""
         jackknife = self.smoothness_jackknife[category]
         return None if jackknife is None else jackknife.interval(level)
+
+    def patch_interval(self, category: str, level: float = 0.95) -> Interval:
+        """A category's patch count with its interval over rescaled half-samples of the images
+        (:func:`count_interval`)."""
+        return count_interval(self.patches[category].count, self.patch_replicates[category], level)
 
 
 def category_maps(
@@ -302,6 +315,13 @@ def category_maps(
         scores = scores.reshape(len(t_leave_outs), len(names))
         for k, name in enumerate(names):
             smoothness_jackknife[name] = _jackknife(smoothness[name].score, scores[:, k])
+    replicate_counts = patch_counts(
+        positions,
+        half_sample_t_values(rates, labels, seed=seed),
+        sigma_mm=sigma_mm,
+        cells_per_side=cells_per_side,
+        t_threshold=t_threshold,
+    )
     return CategoryMaps(
         positions=positions,
         categories=tuple(t_values),
@@ -323,6 +343,7 @@ def category_maps(
         },
         overlap_jackknife=overlap_jackknife,
         smoothness_jackknife=smoothness_jackknife,
+        patch_replicates={name: replicate_counts[:, k] for k, name in enumerate(names)},
     )
 
 

@@ -171,6 +171,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                 name: {
                     "n_patches": cm.patches[name].count,
                     "patch_areas_mm2": cm.patches[name].areas_mm2,
+                    "patch_interval": cm.patch_interval(name).bounds,
                     "patch_null": null_record(cm.patch_null.get(name)),
                     "max_t": float(cm.t_values[name].max()),
                     "smoothness": cm.smoothness[name].score,

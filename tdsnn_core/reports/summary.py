@@ -36,7 +36,8 @@ def _per_category(entry: Callable[[str, dict], str]) -> Row:
 def _patch_count(name: str, record: dict) -> str:
     null = record.get("patch_null")
     suffix = f" (null {null['null_mean']:.1f}, p {null['p_greater']:.2f})" if null else ""
-    return f"{name} {record['n_patches']}{suffix}"
+    own = _bracket(record.get("patch_interval"), 0)
+    return f"{name} {record['n_patches']}{own}{suffix}"
 
 
 def _category_smoothness(name: str, record: dict) -> str:
@@ -246,7 +247,7 @@ ROWS: dict[str, Row] = {
     "V1 smoothness [95 % interval] vs shuffled preferences (analysed quarter)": _smoothness,
     "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
-    "IT patches per category": _per_category(_patch_count),
+    "IT patches per category [95 %] vs label permutations": _per_category(_patch_count),
     "IT category smoothness [95 %] vs t-values shuffled across units": _per_category(
         _category_smoothness
     ),

@@ -50,6 +50,8 @@ def metrics(smoothness: float, top1: float) -> dict:
             "per_category": {
                 "faces": {
                     "n_patches": 2,
+                    "patch_interval": [1.0, 3.0],
+                    "patch_null": null(2.0, 0.1, 0.0, 1.0, 100.0),
                     "smoothness": 0.61,
                     "smoothness_interval": [0.55, 0.675],
                     "smoothness_null": null(0.61, 0.1, 0.0, 0.3, 100.0),
@@ -146,6 +148,9 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows[pinwheel_row][0] == (
         "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.26 mm; shuffles resolvable 0 %)"
+    )
+    assert rows["IT patches per category [95 %] vs label permutations"][0] == (
+        "faces 2 [1, 3] (null 0.1, p 0.01), bodies 1"
     )
     assert rows["IT category smoothness [95 %] vs t-values shuffled across units"][0] == (
         "faces 0.61 [0.55, 0.68] (pct 100), bodies 0.20 (no null)"

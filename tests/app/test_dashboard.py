@@ -203,7 +203,8 @@ def test_selectivity_overlays(dashboard):
         ".every((v, i) => v === faces[i])",
         arg=faces,
     )
-    places = r"places: \d+ patch.*permuted: .* p = 0\.\d\d\); smoothness -?\d\.\d\d "
+    places = r"places: \d+ \[\d+, \d+\] patch"  # the count with its 95 % interval
+    places += r".*permuted: .* p = 0\.\d\d\); smoothness -?\d\.\d\d "
     places += r"\[-?\d\.\d\d, -?\d\.\d\d\] "  # its 95 % interval
     shuffled = r"\(t-values shuffled across units: percentile \d+, p = [01]\.\d\d\)"
     assert page.get_by_text(re.compile(places + shuffled)).is_visible()

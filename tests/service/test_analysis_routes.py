@@ -57,6 +57,8 @@ def test_category_map_and_patches(client):
     assert set(patches["patches"]) == set(category["categories"])
     for name, null in patches["patch_null"].items():  # counts beside their permutation null
         assert null["observed"] == len(patches["patches"][name])
+        low, high = patches["patch_interval"][name]  # and their interval, in whole counts
+        assert low == int(low) and high == int(high) and 0 <= low <= null["observed"] <= high
         assert 0 < null["p_greater"] <= 1 and null["null_interval"][0] <= null["null_interval"][1]
     for pair, overlap in category["overlaps"].items():
         null, interval = category["overlap_null"][pair], category["overlap_interval"][pair]
