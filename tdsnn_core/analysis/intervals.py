@@ -122,16 +122,21 @@ def correlation_jackknife_interval(
     return Interval(float(r), float(np.tanh(interval.low)), float(np.tanh(interval.high)), level)
 
 
-def count_interval(count: int, replicates: np.ndarray, level: float = 0.95) -> Interval:
+def count_interval(
+    count: int, replicates: np.ndarray, level: float = 0.95, *, at_least: float | None = 0.0
+) -> Interval:
     """An integer count (e.g. of patches) with its ``level`` interval from replicates that
     scatter about it as it scatters about its expectation (rescaled half-samples): the
     count +- the normal quantile times their standard deviation, widened to whole counts
-    (never below 0). It targets the median count of independent data sets: a count's mean
-    is rarely a count."""
+    and never below ``at_least`` (None for a difference of two counts, with paired
+    replicates). It targets the median count of independent data sets: a count's mean is
+    rarely a count."""
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     half = norm.ppf((1 + level) / 2) * float(np.std(replicates))
-    low, high = max(0.0, np.floor(count - half)), np.ceil(count + half)
+    low, high = np.floor(count - half) + 0.0, np.ceil(count + half) + 0.0  # no -0.0
+    if at_least is not None:
+        low = max(at_least, low)
     return Interval(float(count), float(low), float(high), level)
 
 

@@ -240,6 +240,18 @@ class CategoryMaps:
         jackknife = self.smoothness_jackknife[category]
         return None if jackknife is None else jackknife.interval(level)
 
+    def patch_count_difference(
+        self, other: CategoryMaps, category: str, level: float = 0.95
+    ) -> Interval:
+        """This map's patch count minus ``other``'s (measured on the same probes, so the same
+        half-samples) with its interval over the paired replicates."""
+        return count_interval(
+            self.patches[category].count - other.patches[category].count,
+            self.patch_replicates[category] - other.patch_replicates[category],
+            level,
+            at_least=None,
+        )
+
     def patch_interval(self, category: str, level: float = 0.95) -> Interval:
         """A category's patch count with its interval over rescaled half-samples of the images
         (:func:`count_interval`)."""

@@ -32,12 +32,13 @@ def _same_probes(first: ModelAnalysis, second: ModelAnalysis) -> bool:
 
 
 def _probe_differences(first: ModelAnalysis, second: ModelAnalysis) -> list[dict]:
-    """IT's category smoothness and headline overlaps, and V1's and IT's effective
-    dimensionality, each ``second`` minus ``first`` with its paired jackknife interval."""
-    jackknives = []
+    """IT's category smoothness and headline overlaps (paired jackknife intervals) and patch
+    counts (paired half-sample replicates), and V1's and IT's effective dimensionality, each
+    ``second`` minus ``first``."""
+    rows = []
     if first.categories and second.categories:
         a, b = first.categories, second.categories
-        jackknives += [
+        jackknives = [
             (f"IT {name} smoothness", a.smoothness_jackknife[name], b.smoothness_jackknife[name])
             for name in a.categories
         ]
@@ -46,11 +47,15 @@ def _probe_differences(first: ModelAnalysis, second: ModelAnalysis) -> list[dict
             for pair in HEADLINE_OVERLAPS
             if pair in a.overlap_jackknife
         ]
-    rows = [
-        _record(measure, (mine - theirs).interval())
-        for measure, theirs, mine in jackknives
-        if mine is not None and theirs is not None
-    ]
+        rows += [
+            _record(measure, (mine - theirs).interval())
+            for measure, theirs, mine in jackknives
+            if mine is not None and theirs is not None
+        ]
+        rows += [
+            _record(f"IT {name} patch count", b.patch_count_difference(a, name))
+            for name in a.categories
+        ]
     for area, layer in first.areas.items():
         a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
         if a is not None and b is not None:

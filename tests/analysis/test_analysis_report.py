@@ -112,6 +112,12 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         assert row["low"] <= row["difference"] <= row["high"]
         low, high = first["smoothness_interval"]
         assert low <= first["smoothness"] <= high
+    for name in ("faces", "objects"):  # patch counts, paired over the same half-samples
+        (row,) = [r for r in paired if r["measure"] == f"IT {name} patch count"]
+        first, second = (models[m]["categories"]["per_category"][name] for m in ("tiny", "other"))
+        assert row["difference"] == second["n_patches"] - first["n_patches"]
+        assert row["low"] <= row["difference"] <= row["high"]
+        assert row["low"] == int(row["low"]) and row["high"] == int(row["high"])
     for pair in ("faces-bodies", "characters-places"):  # the paper's overlaps, paired
         (row,) = [r for r in paired if r["measure"] == f"IT {pair} t-map correlation"]
         first, second = (models[m]["categories"]["overlap"][pair] for m in ("tiny", "other"))

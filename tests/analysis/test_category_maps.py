@@ -368,11 +368,48 @@ def test_patch_count_interval_covers_the_median_count():
     assert np.all(np.mean(widths, axis=0) <= 3.92 * truth.std(axis=0) + 1)
 
 
+def test_paired_patch_count_difference_covers_the_median_difference():
+    """Two models measured on the same probe sets: the second responds as the first plus a
+    faint disc of category 0, a second patch in about half the sets. The difference of their
+    counts, with its interval over the same half-samples of both, covers the median
+    difference over 30 independent sets in at least 7 of 8 sets."""
+    labels = np.repeat(np.arange(3), [100, 60, 40])
+    positions = np.random.default_rng(2).uniform(0, SHEET_EDGE_MM, (600, 2))
+    first = planted_draw(labels, positions, [(45.0, 20.0, 12.0, 0), (50, 50, 12, 2)], 0.45)
+    extra = np.hypot(positions[:, 0] - 20.0, positions[:, 1] - 20.0) < 9.0
+
+    def both(seed):  # the two models' responses to one probe set
+        responses = first(seed)
+        second = responses.copy()
+        second[np.ix_(labels == 0, extra)] += 0.35
+        return responses, second
+
+    def count(responses):  # category 0's patches
+        return int(patch_counts(positions, welch_t_by_category(responses, labels)[0]))
+
+    def replicates(responses, seed):
+        return patch_counts(positions, half_sample_t_values(responses, labels, seed=seed)[:, 0])
+
+    truth = [count(b) - count(a) for a, b in (both(1000 + seed) for seed in range(30))]
+    assert len(set(truth)) > 1  # the difference varies across probe sets
+    covered = 0
+    for seed in range(8):
+        a, b = both(seed)
+        paired = replicates(b, seed) - replicates(a, seed)  # the same halves of both
+        interval = count_interval(count(b) - count(a), paired, at_least=None)
+        covered += interval.low <= np.median(truth) <= interval.high
+    assert covered >= 7
+
+
 def test_count_interval_is_whole_counts_around_the_count():
     assert count_interval(2, np.full(50, 2)).bounds == [2.0, 2.0]  # replicates agree: exact
     interval = count_interval(1, np.r_[np.zeros(50), np.ones(50)])  # sd 0.5: 1 +- 0.98
     assert interval.bounds == [0.0, 2.0] and interval.estimate == 1
     assert count_interval(0, np.r_[np.zeros(50), np.ones(50)]).low == 0  # never below 0
+    difference = count_interval(0, np.r_[np.zeros(50), np.ones(50)], at_least=None)
+    assert difference.bounds == [-1.0, 1.0]  # a difference of counts may be negative
+    upper = count_interval(-1, np.r_[np.zeros(50), np.full(50, 0.5)], at_least=None).high
+    assert upper == 0 and np.copysign(1.0, upper) == 1.0  # printed as +0, not -0
     with pytest.raises(ValueError, match="level"):
         count_interval(1, np.ones(3), level=1.0)
 
