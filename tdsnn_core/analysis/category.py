@@ -323,7 +323,13 @@ def patch_counts(
     of ``t_values`` [..., N] (e.g. half-sample replicates [R, C, N]): int [...]."""
     positions = as_positions(positions)
     grid, maps = _smoothed_stack(positions, np.asarray(t_values), sigma_mm, cells_per_side)
-    unit_counts = grid.bin_units(positions)
+    return _count_patches(grid, maps, grid.bin_units(positions), t_threshold)
+
+
+def _count_patches(
+    grid: SheetGrid, maps: np.ndarray, unit_counts: np.ndarray, t_threshold: float
+) -> np.ndarray:
+    """The patch count of every t-map of ``maps`` [..., n_y, n_x] on ``grid``: int [...]."""
     counts = [
         find_patches(TMap(grid, m, unit_counts), t_threshold=t_threshold).count
         for m in maps.reshape(-1, *grid.shape)
@@ -371,25 +377,20 @@ def label_permutation_null(
     for category in categories.tolist():
         _require_groups(labels, category)
     rng = np.random.default_rng(seed)
-    grid = SheetGrid.from_shape(positions, cells_per_side)
-    unit_counts = grid.bin_units(positions)
+    unit_counts = SheetGrid.from_shape(positions, cells_per_side).bin_units(positions)
     n_categories = len(categories)
     chunk = max(1, 4_000_000 // (n_categories * responses.shape[1]))
     correlations = np.empty((n_permutations, n_categories, n_categories))
-    patch_counts = np.empty((n_permutations, n_categories), dtype=int)
+    counts = np.empty((n_permutations, n_categories), dtype=int)
     for start in range(0, n_permutations, chunk):
         permuted = np.stack(
             [rng.permutation(labels) for _ in range(min(chunk, n_permutations - start))]
         )
         members = permuted[:, None, :] == categories[None, :, None]  # [P, C, n_images]
         t = _one_vs_rest_t(responses, members.reshape(-1, len(labels)))
-        for offset, t_of_permutation in enumerate(t.reshape(len(permuted), n_categories, -1)):
-            maps = np.stack(
-                [gaussian_average(grid, positions, v, sigma_mm) for v in t_of_permutation]
-            )
-            correlations[start + offset] = _map_correlations(maps)
-            patch_counts[start + offset] = [
-                find_patches(TMap(grid, m, unit_counts), t_threshold=t_threshold).count
-                for m in maps
-            ]
-    return LabelPermutationNull(tuple(categories.tolist()), correlations, patch_counts)
+        t = t.reshape(len(permuted), n_categories, -1)
+        grid, maps = _smoothed_stack(positions, t, sigma_mm, cells_per_side)  # [P, C, n_y, n_x]
+        done = slice(start, start + len(permuted))
+        correlations[done] = [_map_correlations(of_permutation) for of_permutation in maps]
+        counts[done] = _count_patches(grid, maps, unit_counts, t_threshold)
+    return LabelPermutationNull(tuple(categories.tolist()), correlations, counts)
