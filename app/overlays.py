@@ -264,8 +264,11 @@ def pinwheel_summary(pinwheels: dict) -> str:
     bounds = pinwheels["density_interval"]
     interval = f" [95 %: {bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else ""
     null = 100 * pinwheels["null_resolvable_fraction"]
+    spacing = pinwheels["column_spacing_interval"]
+    spacing_interval = f" [95 %: {spacing[0]:.2f}, {spacing[1]:.2f}]" if spacing else ""
     return (
         f"{pinwheels['count']} pinwheels, {pinwheels['density']:.2f}{interval} per Λ² "
-        f"(Λ = {pinwheels['column_spacing_mm']:.2f} mm; random band-limited maps: π; "
+        f"(Λ = {pinwheels['column_spacing_mm']:.2f}{spacing_interval} mm; random band-limited "
+        "maps: π; "
         f"shuffled maps resolvable: {null:.0f} %)"
     )

@@ -127,6 +127,9 @@ def _pinwheels_out(layer: str, m: OrientationMap) -> schemas.PinwheelsOut:
         resolvable=p.resolvable,
         reason=p.reason,
         column_spacing_mm=_finite(p.column_spacing_mm),
+        column_spacing_interval=(
+            None if p.column_spacing_interval is None else p.column_spacing_interval.bounds
+        ),
         density=_finite(p.density),
         density_interval=None if p.density_interval is None else p.density_interval.bounds,
         smoothness=_smoothness_out(m),

@@ -236,6 +236,10 @@ class PinwheelsOut(Strict):
     resolvable: bool = Field(description="whether the map can resolve pinwheels at all")
     reason: str | None = Field(description="why not, when it cannot")
     column_spacing_mm: float | None = Field(description="Lambda, from the map's power spectrum")
+    column_spacing_interval: Pair | None = Field(
+        description="95 % interval of Lambda (a parametric bootstrap: maps of the same units, "
+        "coherence and spectral peak width); null when the spectrum has no peak"
+    )
     density: float | None = Field(
         description="pinwheels per Lambda^2 (band-limited random maps: pi); null when the map "
         "is not resolvable"

@@ -44,6 +44,7 @@ TOLERANCE = {
     "smoothness_percentile": 2.0,
     "orientation_fractions": 0.01,
     "pinwheel_density": 0.05,
+    "column_spacing_mm": 0.05,
 }
 
 # What a card check re-measures, and the TOLERANCE entry each is held to (None: exactly).
@@ -60,6 +61,8 @@ CHECKED = {
     "pinwheel_density": "pinwheel_density",
     "pinwheel_density_interval": "pinwheel_density",
     "pinwheel_null_resolvable": None,
+    "column_spacing_mm": "column_spacing_mm",
+    "column_spacing_interval": "column_spacing_mm",
 }
 
 
@@ -149,7 +152,16 @@ def v1_map_metrics(model, sheet, settings) -> dict:
         ),
         "pinwheel_reason": wheels.reason,
         "pinwheel_null_resolvable": round(float(vmap.pinwheel_null.resolvable_fraction), 3),
-        "column_spacing_mm": round(float(wheels.column_spacing_mm), 3),
+        "column_spacing_mm": (
+            round(float(wheels.column_spacing_mm), 3)
+            if np.isfinite(wheels.column_spacing_mm)
+            else None
+        ),
+        "column_spacing_interval": (
+            _rounded(wheels.column_spacing_interval.bounds, 3)
+            if wheels.column_spacing_interval is not None
+            else None
+        ),
     }
 
 
@@ -221,7 +233,8 @@ def render_card(card: dict) -> str:
         f"| V1 analysed units (top quarter by tuning range) per 22.5-degree orientation bin "
         f"(0, 22.5, ... deg) [95 % interval "
         f"over sheet tiles] | {_percentages(s)} |",
-        f"| V1 pinwheels per column spacing squared [95 %], map of all tuned units (spacing) | "
+        f"| V1 pinwheels per column spacing squared [95 %], map of all tuned units (spacing "
+        f"Lambda [95 %]) | "
         f"{_pinwheels(s)} |",
         f"| mean firing rate per layer | {rates} |",
         "",
@@ -257,15 +270,18 @@ def _percentages(subset: dict) -> str:
 def _pinwheels(subset: dict) -> str:
     if "v1_map_unmeasurable" in subset:
         return f"no map: {subset['v1_map_unmeasurable']}"
-    spacing = subset.get("column_spacing_mm")
+    lam = subset.get("column_spacing_mm")
+    spacing = f"Lambda {lam} {_bracket(subset.get('column_spacing_interval'))}".strip() + " mm"
+    if lam is None:
+        spacing = "no Lambda"
     if subset.get("pinwheel_density") is not None:
         interval = _bracket(subset.get("pinwheel_density_interval"))
         null = subset.get("pinwheel_null_resolvable")
         return (
-            f"{subset['pinwheel_density']} {interval} (Lambda {spacing} mm; shuffled maps "
+            f"{subset['pinwheel_density']} {interval} ({spacing}; shuffled maps "
             f"resolvable: {100 * null:.0f} %)"
         )
-    return f"not resolvable: {subset.get('pinwheel_reason')} (Lambda {spacing} mm)"
+    return f"not resolvable: {subset.get('pinwheel_reason')} ({spacing})"
 
 
 def write_card(card: dict, path: str | Path) -> Path:

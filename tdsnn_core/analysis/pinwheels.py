@@ -2,7 +2,10 @@
 
 1. Column spacing Lambda (Kaschube et al. 2010): the peak of the radially averaged power
    spectrum of z = exp(2i theta) (Hann-tapered, zero-padded) binned on a grid of half the
-   unit spacing, refined by the power-weighted centroid of the peak's half-maximum lobe.
+   unit spacing, refined by the mode of the excess power over the floor: the mean-shift
+   fixed point of its centroid under a Gaussian kernel of ``CENTROID_KERNEL_BINS`` rings.
+   A centroid over the rings of the peak's half-maximum lobe (earlier releases) moved in
+   steps as rings entered and left the lobe: -0.09 to +0.18 mm at Lambda 5.6-7.0 mm.
    Units at random positions put a flat floor under that spectrum, sum |z - mean z|^2
    whatever the map (the white-noise floor); a peak must clear it ``MIN_PEAK_TO_FLOOR``-fold.
 2. Smoothing: the Gaussian local-linear estimate of z on a grid (``local_linear_average``).
@@ -23,6 +26,14 @@
    false pinwheels), and the interval is density +- z * that error. A tile bootstrap of the
    detected pinwheels with Lambda fixed was measured too narrow (sd 6 % vs 11 % across maps
    of the model's scale).
+5. Lambda's interval (parametric bootstrap): stationary Gaussian maps whose spectrum is a
+   ring at the measured Lambda (``ring_spectrum_orientations``), as wide as makes their
+   peaks as wide as the measured one, at the same unit positions and coherence. A model's
+   map has a lobe of finite width, whose random phases move the peak of one sheet's
+   spectrum: on maps of the default V1's scale that spread is 0.1-0.3 mm, where a
+   band-limited map (a ring of no width) spreads by 0.03 mm. The interval is the estimate
+   less the simulations' bias, +- z times their spread (bench/column_spacing.py measures
+   its coverage on maps of known Lambda and ring width).
 
 A map is resolvable when Lambda is measured (a spectral peak), the sheet holds at least
 ``MIN_COLUMNS_PER_SIDE`` columns along each side, Lambda spans ``MIN_SPACINGS_PER_COLUMN``
@@ -43,7 +54,7 @@ from scipy.stats import norm
 from tdsnn_core.analysis._validation import as_positions, as_unit_values
 from tdsnn_core.analysis.grid import SheetGrid, local_linear_average
 from tdsnn_core.analysis.intervals import Interval
-from tdsnn_core.analysis.synthetic_maps import BandLimitedMap
+from tdsnn_core.analysis.synthetic_maps import BandLimitedMap, ring_spectrum_orientations
 
 MIN_PEAK_TO_FLOOR = 4.0
 MIN_COLUMNS_PER_SIDE = 4.0
@@ -53,6 +64,10 @@ NOISE_UNITS_PER_KERNEL = 40.0
 MAX_SIGMA_PER_COLUMN = 1 / 8
 MAX_SPECTRUM_CELLS_PER_SIDE = 1024
 INTERVAL_MAPS = 20
+CENTROID_KERNEL_BINS = 2.0
+SPACING_INTERVAL_MAPS = 40
+WIDTH_TRIALS = np.array([0.25, 0.5, 0.75, 1.0])  # x the peak's width, as a ring's sd
+WIDTH_TRIAL_MAPS = 6
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class MapSpectrum:
     column_spacing_mm: float
     peak_to_floor: float
     coherence: float
+    peak_width_per_mm: float = np.nan  # full width at half maximum of the peak, rad / mm
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,8 @@ class Pinwheels:
     NaN when not ``resolvable``; ``reason`` then says why, and there are no pinwheels.
     ``density_interval``: the density's 95 % interval (module docstring, step 4); None when
     not resolvable, not asked for, or fewer than 2 of the random maps resolve.
+    ``column_spacing_interval``: Lambda's 95 % interval (step 5), for every map with a
+    spectral peak, resolvable or not; None when not asked for or too few simulations peak.
     """
 
     centres_mm: np.ndarray
@@ -105,6 +123,7 @@ class Pinwheels:
     field: OrientationField
     spectrum: MapSpectrum
     density_interval: Interval | None = None
+    column_spacing_interval: Interval | None = None
 
     @property
     def count(self) -> int:
@@ -180,16 +199,47 @@ def map_spectrum(
     peak_to_floor = float(profile[peak])
     if peak_to_floor < MIN_PEAK_TO_FLOOR:
         return MapSpectrum(grid.wavenumbers, profile, np.nan, peak_to_floor, coherence)
-    excess = profile - 1
-    lobe_start, lobe_end = peak, peak + 1
-    while lobe_start > first and excess[lobe_start - 1] > excess[peak] / 2:
-        lobe_start -= 1
-    while lobe_end <= grid.last and excess[lobe_end] > excess[peak] / 2:
-        lobe_end += 1
-    lobe = slice(lobe_start, lobe_end)
-    weights = excess[lobe] * grid.n_modes[lobe]
-    centroid = float(np.sum(weights * grid.wavenumbers[lobe]) / np.sum(weights))
-    return MapSpectrum(grid.wavenumbers, profile, 2 * np.pi / centroid, peak_to_floor, coherence)
+    excess = np.clip(profile - 1, 0.0, None)
+    rings = np.arange(first, grid.last + 1)
+    centroid = _kernel_peak(excess[rings], grid.wavenumbers[rings], grid.wavenumbers[peak])
+    width = _half_maximum_width(excess, grid.wavenumbers, peak, first, grid.last)
+    return MapSpectrum(
+        grid.wavenumbers, profile, 2 * np.pi / centroid, peak_to_floor, coherence, width
+    )
+
+
+def _kernel_peak(excess: np.ndarray, wavenumbers: np.ndarray, start: float) -> float:
+    """The mode of the excess power over wavenumber: the mean-shift fixed point of its
+    centroid under a Gaussian kernel of ``CENTROID_KERNEL_BINS`` ring widths, from ``start``.
+    Unlike a centroid over the rings of a lobe, it moves continuously with the spectrum."""
+    bandwidth = CENTROID_KERNEL_BINS * (wavenumbers[1] - wavenumbers[0])
+    centre = start
+    for _ in range(200):
+        weights = excess * np.exp(-0.5 * ((wavenumbers - centre) / bandwidth) ** 2)
+        moved = float(np.sum(weights * wavenumbers) / np.sum(weights))
+        if abs(moved - centre) < 1e-9 * centre:
+            return moved
+        centre = moved
+    return centre
+
+
+def _half_maximum_width(
+    excess: np.ndarray, wavenumbers: np.ndarray, peak: int, first: int, last: int
+) -> float:
+    """Full width at half maximum (rad / mm) of the excess power's lobe around ``peak``,
+    its edges interpolated linearly between rings."""
+    half = excess[peak] / 2
+    edges = []
+    for step, stop in ((-1, first), (1, last)):
+        ring = peak
+        while ring != stop and excess[ring + step] > half:
+            ring += step
+        edge = wavenumbers[ring]
+        if ring != stop:
+            fraction = (excess[ring] - half) / (excess[ring] - excess[ring + step])
+            edge += step * fraction * (wavenumbers[1] - wavenumbers[0])
+        edges.append(edge)
+    return float(edges[1] - edges[0])
 
 
 def units_per_kernel_needed(coherence: float) -> float:
@@ -353,14 +403,18 @@ def detect_pinwheels(
     in degrees, period 180); see the module docstring for the method and the criteria.
 
     The sheet's area is ``sheet_edge_mm``^2, by default that of the positions' bounding box.
-    A resolvable map's density gets its ``level`` interval from ``interval_maps`` random maps
-    (0: no interval).
+    A map with a spectral peak gets Lambda's ``level`` interval; a resolvable map's density
+    gets its interval from ``interval_maps`` random maps (0: neither interval).
     """
     positions = as_positions(positions)
     orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
     area = _sheet_area(positions, sheet_edge_mm)
     found = _detect(positions, orientation_deg, area)
-    if not found.resolvable or interval_maps < 1:
+    if interval_maps < 1 or not np.isfinite(found.column_spacing_mm):
+        return found
+    spacing = column_spacing_interval(positions, found.spectrum, area, level=level, seed=seed)
+    found = replace(found, column_spacing_interval=spacing)
+    if not found.resolvable:
         return found
     error = density_error(positions, found, area, interval_maps, seed)
     if not np.isfinite(error):
@@ -370,14 +424,19 @@ def detect_pinwheels(
     return replace(found, density_interval=interval)
 
 
+def _unit_scatter_rad(coherence: float) -> float:
+    """Per-unit Gaussian scatter of orientation (radians) that leaves neighbouring units of a
+    smooth map with ``coherence``: E cos 2(e_u - e_v) = exp(-4 s^2)."""
+    return float(np.sqrt(abs(np.log(min(max(coherence, 1e-6), 1.0))) / 4))  # +0 at 1, not -0
+
+
 def density_error(
     positions: np.ndarray, found: Pinwheels, area: float, n_maps: int, seed: int = 0
 ) -> float:
     """Standard error of ``found.density``: the spread of the detector's densities on
     ``n_maps`` band-limited random maps of its Lambda, sampled at ``positions`` with the
     per-unit scatter that gives its neighbour coherence (NaN if fewer than 2 resolve)."""
-    coherence = min(max(found.spectrum.coherence, 1e-6), 1.0)
-    scatter_rad = np.sqrt(-np.log(coherence) / 4)  # E cos 2(e_u - e_v) = exp(-4 s^2)
+    scatter_rad = _unit_scatter_rad(found.spectrum.coherence)
     edge = float(np.sqrt(area))
     rng = np.random.default_rng(seed)
     densities = []
@@ -390,6 +449,54 @@ def density_error(
         if simulated.resolvable:
             densities.append(simulated.density)
     return float(np.std(densities, ddof=1)) if len(densities) > 1 else np.nan
+
+
+def column_spacing_interval(
+    positions: np.ndarray,
+    spectrum: MapSpectrum,
+    area: float,
+    *,
+    n_maps: int = SPACING_INTERVAL_MAPS,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval | None:
+    """``level`` interval of the map's column spacing: a parametric bootstrap (module
+    docstring, step 5). None when fewer than half of the simulated maps show a peak."""
+    spacing_mm = _unit_spacing(area, len(positions))
+    grid = _SpectrumGrid(positions, spacing_mm)
+    rng = np.random.default_rng(seed)
+    scatter_rad = _unit_scatter_rad(spectrum.coherence)
+    estimate = spectrum.column_spacing_mm
+
+    def simulated(ring_width: float, n: int) -> list[MapSpectrum]:
+        return [
+            map_spectrum(
+                positions,
+                ring_spectrum_orientations(
+                    positions, estimate, ring_width, scatter_rad=scatter_rad, rng=rng
+                ),
+                spacing_mm=spacing_mm,
+                grid=grid,
+            )
+            for _ in range(n)
+        ]
+
+    # The ring width whose simulated maps show the measured peak width: their squared
+    # half-maximum width grows linearly with the ring's squared width.
+    trial_widths = WIDTH_TRIALS * spectrum.peak_width_per_mm / np.sqrt(8 * np.log(2))
+    trial_fwhm = [
+        np.nanmean([s.peak_width_per_mm for s in simulated(w, WIDTH_TRIAL_MAPS)])
+        for w in trial_widths
+    ]
+    slope, offset = np.polyfit(trial_widths**2, np.square(trial_fwhm), 1)
+    squared = (spectrum.peak_width_per_mm**2 - offset) / slope if slope > 0 else 0.0
+    spacings = np.array([s.column_spacing_mm for s in simulated(np.sqrt(max(squared, 0)), n_maps)])
+    spacings = spacings[np.isfinite(spacings)]
+    if len(spacings) < max(2, n_maps / 2):
+        return None
+    centre = 2 * estimate - float(np.mean(spacings))  # the estimate less the bootstrap's bias
+    half = float(norm.ppf(0.5 + level / 2)) * float(np.std(spacings, ddof=1))
+    return Interval(estimate, centre - half, centre + half, level)
 
 
 def _detect(positions: np.ndarray, orientation_deg: np.ndarray, area: float) -> Pinwheels:

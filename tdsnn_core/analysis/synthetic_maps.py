@@ -74,3 +74,38 @@ class BandLimitedMap:
 def uniform_positions(n_units: int, edge_mm: float, seed: int = 0) -> np.ndarray:
     """``n_units`` positions [N, 2] drawn uniformly on [0, edge_mm]^2."""
     return np.random.default_rng(seed).uniform(0, edge_mm, (n_units, 2))
+
+
+def ring_spectrum_orientations(
+    positions: np.ndarray,
+    column_spacing_mm: float,
+    ring_width_per_mm: float,
+    *,
+    scatter_rad: float = 0.0,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Orientations (degrees) of a map with a ring of finite width in its spectrum.
+
+    z is a stationary complex Gaussian field whose power per Fourier mode is
+    exp(-(|k| - k0)^2 / (2 w^2)), k0 = 2 pi / Lambda, w = ``ring_width_per_mm`` (rad / mm):
+    every mode of a periodic box twice the positions' extent gets an independent circular
+    Gaussian coefficient of that variance (the box's period keeps its wrap-around off the
+    sheet). The units read the nearest of its cells (at most Lambda / 16 a side); the
+    orientation is angle(z) / 2 plus independent Gaussian scatter of ``scatter_rad`` (of the
+    orientation, not the doubled angle). w -> 0 tends to a band-limited map (``BandLimitedMap``);
+    a model's map, whose spectrum has a lobe of finite width, is a ring of w > 0.
+    """
+    low = positions.min(axis=0)
+    box = 2 * float(np.max(np.ptp(positions, axis=0)))
+    n_cells = int(np.ceil(box / (column_spacing_mm / 16)))
+    n_cells += n_cells % 2
+    cell = box / n_cells
+    k_axis = 2 * np.pi * np.fft.fftfreq(n_cells, cell)
+    k = np.hypot(*np.meshgrid(k_axis, k_axis))
+    width = max(ring_width_per_mm, np.pi / (2 * box))  # at least half the box's mode spacing
+    amplitude = np.exp(-0.25 * ((k - 2 * np.pi / column_spacing_mm) / width) ** 2)
+    noise = rng.normal(size=(2, n_cells, n_cells))
+    field = np.fft.ifft2(amplitude * (noise[0] + 1j * noise[1]))
+    cells = np.minimum(((positions - low) / cell).astype(int), n_cells - 1)
+    angle = np.angle(field[cells[:, 1], cells[:, 0]]) / 2
+    return np.rad2deg(angle + rng.normal(0, scatter_rad, len(positions))) % 180.0

@@ -1,10 +1,11 @@
-"""Model-vs-model differences with paired bootstrap intervals over the images both models saw:
-top-1 on the whole test split, accuracy vs inference T, robustness, spike-train entropy (at the
-model's own T, the costly one), Fisher information per timestep; V1 smoothness, over tiles
-of the sheet both models share; and, with a paired jackknife over the probes' source images,
-IT's category smoothness, the t-map correlations the paper reports and the effective
-dimensionality of V1 and IT. A
-difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
+"""Model-vs-model differences with paired 95 % intervals, each resampled as its measure
+allows: a bootstrap over the source images both models saw (top-1 on the whole test split,
+accuracy vs inference T, robustness, spike-train entropy at the model's own T, Fisher
+information per timestep), a bootstrap over tiles of the sheet both models share (V1
+smoothness), a jackknife over the probes' source images (IT's category smoothness, the t-map
+correlations the paper reports, the effective dimensionality of V1 and IT) and rescaled
+half-samples of them (IT patch counts). A difference is called one only when its 95 %
+interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,17 @@ from tdsnn_core.analysis.maps import HEADLINE_OVERLAPS, smoothness_difference
 from tdsnn_core.experiments.pipeline import ModelAnalysis
 from tdsnn_core.experiments.temporal import mean_entropy_interval
 
+# How each row's paired interval was resampled (the column "interval over" of the summary).
+OVER_IMAGES = "bootstrap, source images"
+OVER_TILES = "bootstrap, sheet tiles"
+OVER_PROBES = "jackknife, probe sources"
+OVER_HALVES = "half-samples, probe sources"
 
-def _record(measure: str, interval: Interval) -> dict:
+
+def _record(measure: str, interval: Interval, method: str) -> dict:
     return {
         "measure": measure,
+        "method": method,
         "difference": interval.estimate,
         "low": interval.low,
         "high": interval.high,
@@ -48,18 +56,19 @@ def _probe_differences(first: ModelAnalysis, second: ModelAnalysis) -> list[dict
             if pair in a.overlap_jackknife
         ]
         rows += [
-            _record(measure, (mine - theirs).interval())
+            _record(measure, (mine - theirs).interval(), OVER_PROBES)
             for measure, theirs, mine in jackknives
             if mine is not None and theirs is not None
         ]
         rows += [
-            _record(f"IT {name} patch count", b.patch_count_difference(a, name))
+            _record(f"IT {name} patch count", b.patch_count_difference(a, name), OVER_HALVES)
             for name in a.categories
         ]
     for area, layer in first.areas.items():
         a, b = (r.dimensionality and r.dimensionality.get(layer) for r in (first, second))
         if a is not None and b is not None:
-            rows.append(_record(f"{area} effective dimensionality ({layer})", b.difference(a)))
+            measure = f"{area} effective dimensionality ({layer})"
+            rows.append(_record(measure, b.difference(a), OVER_PROBES))
     return rows
 
 
@@ -69,11 +78,13 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
     a, b = first.top1, second.top1
     if a is not None and b is not None and np.array_equal(a.labels, b.labels):
         top1 = paired_difference(100.0 * b.correct, 100.0 * a.correct, groups=a.sources, seed=seed)
-        rows.append(_record("top-1, test split (points)", top1))
+        rows.append(_record("top-1, test split (points)", top1, OVER_IMAGES))
     if first.orientation and second.orientation:
         smoothness = smoothness_difference(second.orientation, first.orientation)
         if smoothness is not None:
-            rows.append(_record("V1 smoothness (same sheet, tiles resampled)", smoothness))
+            rows.append(
+                _record("V1 smoothness (same sheet, tiles resampled)", smoothness, OVER_TILES)
+            )
     if first.temporal and second.temporal:
         by_t = {s.timesteps: s for s in second.temporal}
         for a in first.temporal:
@@ -84,13 +95,14 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 diff = paired_difference(
                     100.0 * b.correct, 100.0 * a.correct, groups=groups, seed=seed
                 )
-                rows.append(_record(f"accuracy at T = {a.timesteps} (points)", diff))
+                rows.append(_record(f"accuracy at T = {a.timesteps} (points)", diff, OVER_IMAGES))
             own_t = a.timesteps == first.checkpoint.model.timesteps
             if (
                 own_t
                 and (entropy := mean_entropy_interval(b, a, groups=groups, seed=seed)) is not None
             ):
-                rows.append(_record(f"spike-word entropy at T = {a.timesteps} (bits)", entropy))
+                measure = f"spike-word entropy at T = {a.timesteps} (bits)"
+                rows.append(_record(measure, entropy, OVER_IMAGES))
     if _same_probes(first, second):  # same images, same jackknife groups and halvings
         rows += _probe_differences(first, second)
     a, b = first.fisher, second.fisher  # per image and timestep, on the same images
@@ -98,7 +110,7 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
         groups = first.sources_of(len(a))
         for t in range(a.shape[1]):
             diff = paired_difference(b[:, t], a[:, t], groups=groups, seed=seed)
-            rows.append(_record(f"Fisher information I_{t + 1}", diff))
+            rows.append(_record(f"Fisher information I_{t + 1}", diff, OVER_IMAGES))
     if first.robustness and second.robustness:
         for name, curve in first.robustness.items():
             other = second.robustness.get(name)
@@ -110,5 +122,5 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
                 strict=True,
             ):
                 if strength > 0:
-                    rows.append(_record(f"{name} {strength:g} (points)", diff))
+                    rows.append(_record(f"{name} {strength:g} (points)", diff, OVER_IMAGES))
     return rows

@@ -153,6 +153,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                 "resolvable": om.pinwheels.resolvable,
                 "reason": om.pinwheels.reason,
                 "column_spacing_mm": om.pinwheels.column_spacing_mm,
+                "column_spacing_interval": _bounds(om.pinwheels.column_spacing_interval),
                 "density_per_lambda2": om.pinwheels.density,
                 "density_interval": _bounds(om.pinwheels.density_interval),
                 "null_counts": om.pinwheel_null.counts,

@@ -96,16 +96,19 @@ def _pinwheels(metrics: dict) -> str:
     p = _get(metrics, "orientation", "pinwheels")
     if p is None:
         return "n/a"
-    null = f"shuffles resolvable {100 * p['null_resolvable_fraction']:.0f} %"
+    context = f"shuffles resolvable {100 * p['null_resolvable_fraction']:.0f} %"
+    spacing = p["column_spacing_mm"]
+    if spacing is not None and math.isfinite(spacing):
+        context = (
+            f"Lambda {spacing:.2f}{_bracket(p.get('column_spacing_interval'), 2)} mm; {context}"
+        )
     if not p["resolvable"]:
-        return f"not resolvable: {p['reason']} ({null})"
+        return f"not resolvable: {p['reason']} ({context})"
     densities = [d for d in p["null_densities"] if d is not None]
     null_density = f", null density {np.mean(densities):.2f}" if densities else ""
-    bounds = p.get("density_interval")
-    interval = f" [{_number(bounds[0])}, {_number(bounds[1])}]" if bounds else ""
     return (
-        f"{_number(p['density_per_lambda2'])}{interval} ({p['count']} pinwheels, Lambda "
-        f"{_number(p['column_spacing_mm'])} mm; {null}{null_density})"
+        f"{_number(p['density_per_lambda2'])}{_bracket(p.get('density_interval'), 2)} "
+        f"({p['count']} pinwheels, {context}{null_density})"
     )
 
 
@@ -282,23 +285,23 @@ def summary_markdown(models: dict[str, dict]) -> str:
 
 
 def differences_markdown(reference: str, paired: dict[str, list[dict]]) -> str:
-    """Every model minus ``reference`` with its paired bootstrap 95 % interval (over images, or
-    over tiles of their shared sheet for V1 smoothness);
-    a difference is marked as one only when the interval excludes 0."""
+    """Every model minus ``reference`` with its paired 95 % interval and how it was resampled
+    (``comparisons``: images, sheet tiles, or the probes' sources); a difference is marked as
+    one only when the interval excludes 0."""
     lines = []
     for label, rows in paired.items():
         if not rows:
             continue
         lines += [
             "",
-            f"### {label} minus {reference} (paired bootstrap over images or sheet tiles, 95 %)",
+            f"### {label} minus {reference} (paired, 95 %)",
             "",
-            "| measure | difference | 95 % interval | excludes 0 |",
-            "|---|---|---|---|",
+            "| measure | difference | 95 % interval | interval over | excludes 0 |",
+            "|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['measure']} | {r['difference']:+.2f} | [{r['low']:+.2f}, {r['high']:+.2f}] | "
-            f"{'yes' if r['excludes_zero'] else 'no'} |"
+            f"{r['method']} | {'yes' if r['excludes_zero'] else 'no'} |"
             for r in rows
         ]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -84,14 +84,15 @@ def _index_html(
     for label, paired in document["paired_differences"].items():
         rows = "".join(
             f"<tr><td>{esc(d['measure'])}</td><td>{d['difference']:+.2f}</td>"
-            f"<td>[{d['low']:+.2f}, {d['high']:+.2f}]</td>"
+            f"<td>[{d['low']:+.2f}, {d['high']:+.2f}]</td><td>{esc(d['method'])}</td>"
             f"<td>{'yes' if d['excludes_zero'] else 'no'}</td></tr>"
             for d in paired
         )
         parts.append(
-            f"<h2>{esc(label)} minus {esc(results[0].label)}</h2><p>Paired bootstrap over the "
-            "images both models saw; a difference is one only when its 95 % interval excludes "
-            "0.</p><table><tr><th>measure</th><th>difference</th><th>95 % interval</th>"
+            f"<h2>{esc(label)} minus {esc(results[0].label)}</h2><p>Paired: both models on the "
+            "same images, tiles or probe sources, resampled together; a difference is one only "
+            "when its 95 % interval excludes 0.</p><table><tr><th>measure</th>"
+            "<th>difference</th><th>95 % interval</th><th>interval over</th>"
             f"<th>excludes 0</th></tr>{rows}</table>"
         )
     if "differences" in document:

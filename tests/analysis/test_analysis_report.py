@@ -107,6 +107,7 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         assert fisher["low"] <= fisher["difference"] <= fisher["high"]
     for name in ("faces", "places"):  # each category's smoothness, paired
         (row,) = [r for r in paired if r["measure"] == f"IT {name} smoothness"]
+        assert row["method"] == "jackknife, probe sources"
         first, second = (models[m]["categories"]["per_category"][name] for m in ("tiny", "other"))
         assert row["difference"] == pytest.approx(second["smoothness"] - first["smoothness"])
         assert row["low"] <= row["difference"] <= row["high"]
@@ -116,6 +117,7 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         (row,) = [r for r in paired if r["measure"] == f"IT {name} patch count"]
         first, second = (models[m]["categories"]["per_category"][name] for m in ("tiny", "other"))
         assert row["difference"] == second["n_patches"] - first["n_patches"]
+        assert row["method"] == "half-samples, probe sources"
         assert row["low"] <= row["difference"] <= row["high"]
         assert row["low"] == int(row["low"]) and row["high"] == int(row["high"])
     for pair in ("faces-bodies", "characters-places"):  # the paper's overlaps, paired
@@ -143,6 +145,7 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
         top1[label] = scored["top1"]
     (row,) = [r for r in paired if r["measure"] == "top-1, test split (points)"]
     assert row["difference"] == pytest.approx(top1["other"] - top1["tiny"])
+    assert row["method"] == "bootstrap, source images"
     assert row["low"] <= row["difference"] <= row["high"]
     # no smoothness difference across two sheets: it would be the sheets' as much as the models'
     assert not any(r["measure"].startswith("V1 smoothness") for r in paired)
@@ -150,7 +153,8 @@ def test_analyze_compares_two_checkpoints(tmp_path, tiny_checkpoint, one_thread,
     # seed 1 draws other sheets: the comparison is flagged before any number
     assert summary.startswith("> **Warning:** tiny and other sit on different cortical sheets")
     assert document["warnings"] and "| metric | tiny | other |" in summary
-    assert "### other minus tiny (paired bootstrap over images or sheet tiles, 95 %)" in summary
+    assert "### other minus tiny (paired, 95 %)" in summary
+    assert "| bootstrap, source images |" in summary
     html = (out / "index.html").read_text()
     for name in FIGURES:
         assert (out / name).stat().st_size > 1000
@@ -219,6 +223,7 @@ def test_chosen_parts_and_a_smoothness_difference_on_one_sheet(tmp_path, tiny_ch
     assert not document["warnings"]
     (row,) = document["paired_differences"]["twin"]
     assert row["measure"] == "V1 smoothness (same sheet, tiles resampled)"
+    assert row["method"] == "bootstrap, sheet tiles"
     assert (row["difference"], row["low"], row["high"]) == (0.0, 0.0, 0.0)
 
 

@@ -42,6 +42,7 @@ def metrics(smoothness: float, top1: float) -> dict:
             "pinwheels": {
                 "resolvable": False,
                 "reason": "Lambda under 3 unit spacings",
+                "column_spacing_mm": float("nan"),
                 "null_resolvable_fraction": 0.0,
                 "null_densities": [],
             },
@@ -135,19 +136,22 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "largest 50 %, circ. var. 0.90"
     )
     pinwheel_row = "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)"
-    assert rows[pinwheel_row][0].startswith("not resolvable: Lambda under 3 unit spacings")
+    assert rows[pinwheel_row][0] == (
+        "not resolvable: Lambda under 3 unit spacings (shuffles resolvable 0 %)"
+    )
     models["stc"]["orientation"]["pinwheels"] = {
         "resolvable": True,
         "density_per_lambda2": 2.78,
         "density_interval": [2.31, 3.25],
         "count": 96,
-        "column_spacing_mm": 6.26,
+        "column_spacing_mm": 6.216,
+        "column_spacing_interval": [5.978, 6.355],
         "null_resolvable_fraction": 0.0,
         "null_densities": [None] * 20,
     }
     rows = {row[0]: row[1:] for row in summary_rows(models)}
     assert rows[pinwheel_row][0] == (
-        "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.26 mm; shuffles resolvable 0 %)"
+        "2.78 [2.31, 3.25] (96 pinwheels, Lambda 6.22 [5.98, 6.36] mm; shuffles resolvable 0 %)"
     )
     assert rows["IT patches per category [95 %] vs label permutations"][0] == (
         "faces 2 [1, 3] (null 0.1, p 0.01), bodies 1"
@@ -189,11 +193,10 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
 
 
 def test_differences_table_marks_only_intervals_that_exclude_zero():
-    rows = [
-        {"measure": "a", "difference": 2.0, "low": 0.5, "high": 3.5, "excludes_zero": True},
-        {"measure": "b", "difference": 1.0, "low": -0.5, "high": 2.5, "excludes_zero": False},
-    ]
+    a = {"measure": "a", "difference": 2.0, "low": 0.5, "high": 3.5, "excludes_zero": True}
+    b = {"measure": "b", "difference": 1.0, "low": -0.5, "high": 2.5, "excludes_zero": False}
+    rows = [{**a, "method": "bootstrap, sheet tiles"}, {**b, "method": "jackknife, probe sources"}]
     text = differences_markdown("none", {"stc": rows, "empty": []})
     assert "### stc minus none" in text and "empty" not in text
-    assert "| a | +2.00 | [+0.50, +3.50] | yes |" in text
-    assert "| b | +1.00 | [-0.50, +2.50] | no |" in text
+    assert "| a | +2.00 | [+0.50, +3.50] | bootstrap, sheet tiles | yes |" in text
+    assert "| b | +1.00 | [-0.50, +2.50] | jackknife, probe sources | no |" in text

@@ -188,7 +188,10 @@ def test_selectivity_overlays(dashboard):
     assert finite and all(0 <= v <= 180 for v in finite)
     # the bundled default's V1 resolves pinwheels: the count beside its interval and its null
     density = r"\d+ pinwheels, \d\.\d\d \[95 %: \d\.\d\d, \d\.\d\d\] per Λ²"
-    page.get_by_text(re.compile(density + r".*shuffled maps resolvable: 0 %")).wait_for()
+    spacing = r"\(Λ = \d\.\d\d \[95 %: \d\.\d\d, \d\.\d\d\] mm"
+    page.get_by_text(
+        re.compile(density + " " + spacing + r".*shuffled maps resolvable: 0 %")
+    ).wait_for()
     smooth = r"smoothness 0\.\d\d \[95 %: 0\.\d\d, 0\.\d\d\] \(shuffled preferences: percentile 100"
     assert page.get_by_text(re.compile(smooth)).is_visible()  # the bundled map beside its null
     page.get_by_role("button", name="Category patches").click()

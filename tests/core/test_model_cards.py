@@ -123,6 +123,8 @@ def test_default_model_has_a_v1_map_that_the_baseline_on_its_sheet_lacks():
     assert np.pi / 1.5 <= stc["pinwheel_density"] <= 1.5 * np.pi
     low, high = stc["pinwheel_density_interval"]
     assert low < stc["pinwheel_density"] < high
+    low, high = stc["column_spacing_interval"]  # Lambda's own interval, a few % wide
+    assert low < stc["column_spacing_mm"] < high and high - low < 0.1 * stc["column_spacing_mm"]
     assert stc["pinwheel_null_resolvable"] == 0.0
     assert none["pinwheel_density"] is None and "neighbour coherence" in none["pinwheel_reason"]
     sheets = [load_checkpoint(MODELS / f"{n}.safetensors").sheets for n in ("categories_stc",

@@ -44,6 +44,8 @@ def test_orientation_map_and_pinwheels(client, local):
     assert pinwheels["count"] == len(pinwheels["signs"]) == len(pinwheels["centres_mm"])
     assert pinwheels["count"] == expected.pinwheels.count
     assert (pinwheels["density_interval"] is None) == (expected.pinwheels.density_interval is None)
+    spacing = expected.pinwheels.column_spacing_interval
+    assert pinwheels["column_spacing_interval"] == (None if spacing is None else spacing.bounds)
     field = np.array(pinwheels["orientation_field"]["values"], dtype=float)
     assert field.ndim == 2 and np.nanmax(field) < 180
 
