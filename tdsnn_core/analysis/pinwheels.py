@@ -451,6 +451,12 @@ def density_error(
     return float(np.std(densities, ddof=1)) if len(densities) > 1 else np.nan
 
 
+def _mean_peak_width(spectra: list[MapSpectrum]) -> float:
+    """Mean half-maximum width of the spectra that have a peak (NaN if none has)."""
+    widths = [s.peak_width_per_mm for s in spectra if np.isfinite(s.peak_width_per_mm)]
+    return float(np.mean(widths)) if widths else np.nan
+
+
 def column_spacing_interval(
     positions: np.ndarray,
     spectrum: MapSpectrum,
@@ -461,7 +467,8 @@ def column_spacing_interval(
     seed: int = 0,
 ) -> Interval | None:
     """``level`` interval of the map's column spacing: a parametric bootstrap (module
-    docstring, step 5). None when fewer than half of the simulated maps show a peak."""
+    docstring, step 5). None when the simulated maps rarely show a peak (at fewer than two
+    of the trial ring widths, or in fewer than half of the final maps)."""
     spacing_mm = _unit_spacing(area, len(positions))
     grid = _SpectrumGrid(positions, spacing_mm)
     rng = np.random.default_rng(seed)
@@ -484,11 +491,11 @@ def column_spacing_interval(
     # The ring width whose simulated maps show the measured peak width: their squared
     # half-maximum width grows linearly with the ring's squared width.
     trial_widths = WIDTH_TRIALS * spectrum.peak_width_per_mm / np.sqrt(8 * np.log(2))
-    trial_fwhm = [
-        np.nanmean([s.peak_width_per_mm for s in simulated(w, WIDTH_TRIAL_MAPS)])
-        for w in trial_widths
-    ]
-    slope, offset = np.polyfit(trial_widths**2, np.square(trial_fwhm), 1)
+    trial_fwhm = np.array([_mean_peak_width(simulated(w, WIDTH_TRIAL_MAPS)) for w in trial_widths])
+    peaked = np.isfinite(trial_fwhm)
+    if peaked.sum() < 2:
+        return None
+    slope, offset = np.polyfit(trial_widths[peaked] ** 2, trial_fwhm[peaked] ** 2, 1)
     squared = (spectrum.peak_width_per_mm**2 - offset) / slope if slope > 0 else 0.0
     spacings = np.array([s.column_spacing_mm for s in simulated(np.sqrt(max(squared, 0)), n_maps)])
     spacings = spacings[np.isfinite(spacings)]
