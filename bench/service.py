@@ -13,7 +13,8 @@ client's own per-request cost included) is printed beside it;
 the binary response's bytes vs the bit-packed minimum (target <= 1.1x) and vs the json form;
 requests per second with 1 to 32 clients and their gain over 1 client (bursts share batches
 where batching is byte-exact, see backend/worker.py); a burst
-of 200 concurrent lesion requests (200 or 503 each, and the slowest /healthz meanwhile); and
+of 200 concurrent lesion requests (200, 503 when the queue is full, or 504 once one waited past
+the server's deadline; and the slowest /healthz meanwhile); and
 the server's RSS growth over 1,000 mixed requests after warm-up (target < 10 %).
 """
 

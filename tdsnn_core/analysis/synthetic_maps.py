@@ -81,13 +81,15 @@ def ring_spectrum_orientations(
     column_spacing_mm: float,
     ring_width_per_mm: float,
     *,
+    inner_width_per_mm: float | None = None,
     scatter_rad: float = 0.0,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Orientations (degrees) of a map with a ring of finite width in its spectrum.
 
     z is a stationary complex Gaussian field whose power per Fourier mode is
-    exp(-(|k| - k0)^2 / (2 w^2)), k0 = 2 pi / Lambda, w = ``ring_width_per_mm`` (rad / mm):
+    exp(-(|k| - k0)^2 / (2 w^2)), k0 = 2 pi / Lambda, w = ``ring_width_per_mm`` (rad / mm;
+    ``inner_width_per_mm`` inside the ring, |k| < k0, when given: a lopsided ring):
     every mode of a periodic box twice the positions' extent gets an independent circular
     Gaussian coefficient of that variance (the box's period keeps its wrap-around off the
     sheet). The units read the nearest of its cells (at most Lambda / 16 a side); the
@@ -102,8 +104,11 @@ def ring_spectrum_orientations(
     cell = box / n_cells
     k_axis = 2 * np.pi * np.fft.fftfreq(n_cells, cell)
     k = np.hypot(*np.meshgrid(k_axis, k_axis))
-    width = max(ring_width_per_mm, np.pi / (2 * box))  # at least half the box's mode spacing
-    amplitude = np.exp(-0.25 * ((k - 2 * np.pi / column_spacing_mm) / width) ** 2)
+    floor = np.pi / (2 * box)  # at least half the box's mode spacing
+    outer = max(ring_width_per_mm, floor)
+    inner = outer if inner_width_per_mm is None else max(inner_width_per_mm, floor)
+    offset = k - 2 * np.pi / column_spacing_mm
+    amplitude = np.exp(-0.25 * (offset / np.where(offset < 0, inner, outer)) ** 2)
     noise = rng.normal(size=(2, n_cells, n_cells))
     field = np.fft.ifft2(amplitude * (noise[0] + 1j * noise[1]))
     cells = np.minimum(((positions - low) / cell).astype(int), n_cells - 1)
