@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from tdsnn_core.analysis.pinwheels import (
-    _profile_peak,
     _SpectrumGrid,
     _unit_spacing,
     column_spacing_interval,
+    expected_column_spacing,
     map_spectrum,
 )
 from tdsnn_core.analysis.synthetic_maps import BandLimitedMap, ring_spectrum_orientations
@@ -134,8 +134,7 @@ def main() -> None:
                 )
                 for _ in range(args.maps + TRUTH_MAPS)
             ]
-            mean_excess = np.mean([s.power for s in spectra], axis=0) - 1
-            truth = 2 * np.pi / _profile_peak(mean_excess, grid.wavenumbers, grid.last)
+            truth = expected_column_spacing(spectra, grid.last)
             estimates, widths, sds, hits = [], [], [], 0
             started = time.perf_counter()
             for m, spectrum in enumerate(spectra[: args.maps]):

@@ -271,9 +271,8 @@ def _pinwheels(subset: dict) -> str:
     if "v1_map_unmeasurable" in subset:
         return f"no map: {subset['v1_map_unmeasurable']}"
     lam = subset.get("column_spacing_mm")
-    spacing = f"Lambda {lam} {_bracket(subset.get('column_spacing_interval'))}".strip() + " mm"
-    if lam is None:
-        spacing = "no Lambda"
+    interval = _bracket(subset.get("column_spacing_interval"))
+    spacing = "no Lambda" if lam is None else f"Lambda {lam} {interval}".strip() + " mm"
     if subset.get("pinwheel_density") is not None:
         interval = _bracket(subset.get("pinwheel_density_interval"))
         null = subset.get("pinwheel_null_resolvable")

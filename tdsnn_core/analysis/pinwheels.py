@@ -197,17 +197,16 @@ def map_spectrum(
     profile = np.bincount(grid.rings, power.ravel()) / np.maximum(grid.n_modes, 1)
     profile = profile / floor if floor > 0 else np.zeros_like(profile)
 
-    first = FIRST_RING
-    if floor <= 0 or grid.last <= first:
+    if floor <= 0 or grid.last <= FIRST_RING:
         return MapSpectrum(grid.wavenumbers, profile, np.nan, 0.0, coherence)
-    peak = first + int(np.argmax(profile[first : grid.last + 1]))
+    peak = FIRST_RING + int(np.argmax(profile[FIRST_RING : grid.last + 1]))
     peak_to_floor = float(profile[peak])
     if peak_to_floor < MIN_PEAK_TO_FLOOR:
         return MapSpectrum(grid.wavenumbers, profile, np.nan, peak_to_floor, coherence)
     excess = np.clip(profile - 1, 0.0, None)
-    rings = np.arange(first, grid.last + 1)
+    rings = np.arange(FIRST_RING, grid.last + 1)
     centroid = _kernel_peak(excess[rings], grid.wavenumbers[rings], grid.wavenumbers[peak])
-    width = _half_maximum_width(excess, grid.wavenumbers, peak, first, grid.last)
+    width = _half_maximum_width(excess, grid.wavenumbers, peak, grid.last)
     return MapSpectrum(
         grid.wavenumbers, profile, 2 * np.pi / centroid, peak_to_floor, coherence, width
     )
@@ -228,14 +227,12 @@ def _kernel_peak(excess: np.ndarray, wavenumbers: np.ndarray, start: float) -> f
     return centre
 
 
-def _half_maximum_width(
-    excess: np.ndarray, wavenumbers: np.ndarray, peak: int, first: int, last: int
-) -> float:
+def _half_maximum_width(excess: np.ndarray, wavenumbers: np.ndarray, peak: int, last: int) -> float:
     """Full width at half maximum (rad / mm) of the excess power's lobe around ``peak``,
     its edges interpolated linearly between rings."""
     half = excess[peak] / 2
     edges = []
-    for step, stop in ((-1, first), (1, last)):
+    for step, stop in ((-1, FIRST_RING), (1, last)):
         ring = peak
         while ring != stop and excess[ring + step] > half:
             ring += step
@@ -467,6 +464,13 @@ def _profile_peak(excess: np.ndarray, wavenumbers: np.ndarray, last: int) -> flo
     return float(wavenumbers[peak] + shift * (wavenumbers[1] - wavenumbers[0]))
 
 
+def expected_column_spacing(spectra: list[MapSpectrum], last: int) -> float:
+    """Lambda at the peak of the mean spectrum of ``spectra`` (maps of one kind, on one
+    ``_SpectrumGrid`` whose last full ring is ``last``): what Lambda's interval covers."""
+    mean_excess = np.mean([s.power for s in spectra], axis=0) - 1
+    return 2 * np.pi / _profile_peak(mean_excess, spectra[0].wavenumbers, last)
+
+
 def _mean_peak_width(spectra: list[MapSpectrum]) -> float:
     """Mean half-maximum width of the spectra that have a peak (NaN if none has)."""
     widths = [s.peak_width_per_mm for s in spectra if np.isfinite(s.peak_width_per_mm)]
@@ -518,8 +522,7 @@ def column_spacing_interval(
     spacings = spacings[np.isfinite(spacings)]
     if len(spacings) < max(2, n_maps / 2):
         return None
-    mean_excess = np.mean([s.power for s in maps], axis=0) - 1
-    truth = 2 * np.pi / _profile_peak(mean_excess, grid.wavenumbers, grid.last)
+    truth = expected_column_spacing(maps, grid.last)
     centre = estimate - (float(np.mean(spacings)) - truth)  # less the estimator's bias
     half = float(norm.ppf(0.5 + level / 2)) * float(np.std(spacings, ddof=1))
     return Interval(estimate, centre - half, centre + half, level)

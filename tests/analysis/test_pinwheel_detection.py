@@ -13,6 +13,7 @@ from tdsnn_core.analysis.pinwheels import (
     _SpectrumGrid,
     _unit_spacing,
     column_spacing_interval,
+    expected_column_spacing,
     field_pinwheels,
     map_spectrum,
     shuffled_pinwheel_null,
@@ -266,14 +267,11 @@ def test_unresolvable_map_with_a_spectral_peak_has_a_column_spacing_interval():
     spacing_mm = _unit_spacing(float(np.prod(np.ptp(positions, axis=0))), len(positions))
     grid = _SpectrumGrid(positions, spacing_mm)
     band_maps = [BandLimitedMap.random(12.0, SHEET_EDGE_MM, seed=seed) for seed in range(40)]
-    mean_excess = np.mean(
-        [
-            map_spectrum(positions, m.orientation_deg(positions), spacing_mm=spacing_mm, grid=grid)
-            .power for m in band_maps
-        ],
-        axis=0,
-    ) - 1  # fmt: skip
-    truth = 2 * np.pi / _profile_peak(mean_excess, grid.wavenumbers, grid.last)
+    spectra = [
+        map_spectrum(positions, m.orientation_deg(positions), spacing_mm=spacing_mm, grid=grid)
+        for m in band_maps
+    ]
+    truth = expected_column_spacing(spectra, grid.last)
     found = [detect_pinwheels(positions, m.orientation_deg(positions)) for m in band_maps[:6]]
     assert all(not f.resolvable and "too few columns" in f.reason for f in found)
     assert all(f.density_interval is None for f in found)
@@ -327,8 +325,7 @@ def ring_maps() -> tuple[float, list[tuple[object, object]]]:
         )
         for _ in range(30)
     ]
-    mean_excess = np.mean([s.power for s in spectra], axis=0) - 1
-    truth = 2 * np.pi / _profile_peak(mean_excess, grid.wavenumbers, grid.last)
+    truth = expected_column_spacing(spectra, grid.last)
     maps = [
         (s, column_spacing_interval(positions, s, SHEET_EDGE_MM**2, seed=seed))
         for seed, s in enumerate(spectra[:10])
