@@ -9,7 +9,7 @@ import pytest
 
 from tdsnn_core.analysis import detect_pinwheels, doubled_angle_winding, orientation_field
 from tdsnn_core.analysis.pinwheels import (
-    _profile_peak,
+    _power_mode,
     _SpectrumGrid,
     _unit_spacing,
     column_spacing_interval,
@@ -388,10 +388,11 @@ def test_a_barely_peaked_map_gets_no_column_spacing_interval():
     assert found.spectrum.peak_to_floor < 5 and found.column_spacing_interval is None
 
 
-def test_profile_peak_is_exact_for_a_gaussian_lobe():
-    """The truth of the interval's bias: the peak of a smooth mean spectrum, from the log
-    excess of three rings, is exact for a Gaussian lobe wherever it falls between rings."""
+def test_power_mode_is_exact_for_a_gaussian_lobe():
+    """Lambda's estimator and its interval's truth read a spectrum's peak as the kernel mode
+    of its excess power: for a Gaussian lobe that is its centre wherever it falls between
+    rings (a centroid over the rings of a half-maximum lobe is not)."""
     wavenumbers = 0.0855 * np.arange(40)
     for centre in (0.97, 1.0, 1.03, 1.05):
-        excess = 50 * np.exp(-0.5 * ((wavenumbers - centre) / 0.15) ** 2)
-        assert _profile_peak(excess, wavenumbers, 30) == pytest.approx(centre, rel=1e-9)
+        power = 1 + 50 * np.exp(-0.5 * ((wavenumbers - centre) / 0.15) ** 2)
+        assert _power_mode(power, wavenumbers, 30) == pytest.approx(centre, rel=1e-9)
