@@ -44,11 +44,12 @@ class InferenceWorker:
     Adaptive batching: a job that finds the queue empty runs alone at once (batch 1, no
     padding, no waiting). Jobs that queued up meanwhile (a burst) are taken together, with
     up to ``window_s`` more to gather at most ``max_batch``, and run as one batch per T, as
-    large as the jobs it holds. Whether a batch answers every image exactly as running it
-    alone depends on the kernels (e.g. a linear layer's product of 4 rows and of 32 rows may
-    round differently), so the first batch of each (T, size) is checked against running each
-    of its images alone, byte for byte, and answered from the lone runs; once a size differs,
-    every batch of that T runs image by image.
+    large as the jobs it holds. The readout runs per image (``per_image_readout``: a linear
+    layer's product of 4 rows and of 32 rows round differently), but whether the layers
+    before it answer every image exactly as running it alone depends on the device's kernels,
+    so the first batch of each (T, size) is checked against running each of its images
+    alone, byte for byte, and answered from the lone runs; once a size differs, every batch
+    of that T runs image by image.
     """
 
     def __init__(
@@ -144,7 +145,9 @@ class InferenceWorker:
         try:
             images = torch.stack([j.image for j in jobs]).to(self.device)
             with self.guard.until(max(j.deadline for j in jobs)):
-                out = self.model(images, timesteps=jobs[0].timesteps, return_spikes=True)
+                out = self.model(
+                    images, timesteps=jobs[0].timesteps, return_spikes=True, per_image_readout=True
+                )
             spikes = {n: out.spikes[n].bool().cpu().numpy() for n in layers}
             logits = out.logits.float().cpu().numpy()
         except Exception as exc:  # a failed batch fails its requests, not the worker

@@ -32,8 +32,8 @@ class SpikingOutput(NamedTuple):
 
 class TopographicSNN(nn.Module):
     """Base class. Subclasses build their layers, call :meth:`_register_topographic` for each
-    topographic layer (name, area, dims, downsampling, the module whose output it is) and
-    implement :meth:`forward_steps`.
+    topographic layer (name, area, dims, downsampling, the module whose output it is),
+    implement :meth:`forward_steps` and name their linear readout (``readout_name``).
 
     Every call of :meth:`forward` starts from reset neuron state, so calls are independent.
     ``self_recurrent`` is True for models whose topographic layers feed their own later
@@ -41,6 +41,7 @@ class TopographicSNN(nn.Module):
     """
 
     self_recurrent: bool = False
+    readout_name: str = "fc"  # the linear layer from forward_steps' features to logits, per step
 
     def __init__(self, name: str, config: dict, timesteps: int, input_mean, input_std) -> None:
         super().__init__()
@@ -77,23 +78,34 @@ class TopographicSNN(nn.Module):
         *,
         timesteps: int | None = None,
         return_spikes: bool = False,
+        per_image_readout: bool = False,
     ) -> torch.Tensor | SpikingOutput:
         """Run images in [0, 1] ([B, C, H, W], repeated over time, or [T, B, C, H, W]).
 
         Returns the logits averaged over time, or with ``return_spikes`` a
         :class:`SpikingOutput` holding the spikes of every topographic layer.
+        ``per_image_readout`` applies the readout to each image's features alone: a matrix
+        product of T rows may round differently from one of T x B rows, so this makes each
+        image's logits byte-identical to running it alone wherever its features are.
         """
         x = self._encode(images, timesteps)
         functional.reset_net(self)
-        logits_seq, spikes = self.forward_steps(x)
+        features, spikes = self.forward_steps(x)
         functional.reset_net(self)
+        readout = self.get_submodule(self.readout_name)
+        if per_image_readout:
+            per_image = [readout(features[:, i : i + 1]) for i in range(features.shape[1])]
+            logits_seq = torch.cat(per_image, dim=1)
+        else:
+            logits_seq = readout(features)
         logits = logits_seq.mean(0)
         if not return_spikes:
             return logits
         return SpikingOutput(logits, logits_seq, spikes)
 
     def forward_steps(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Normalised input sequence [T, B, C, H, W] -> (logits [T, B, K], spikes per layer)."""
+        """Normalised input sequence [T, B, C, H, W] -> (features [T, B, F] for the layer named
+        ``readout_name``, spikes per layer)."""
         raise NotImplementedError
 
     # -- helpers ------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ class CORnetRT(TopographicSNN):
             ]
             history.append(previous)
         spikes = {name: torch.stack([step[k] for step in history]) for k, name in enumerate(AREAS)}
-        return self.fc(self.pool(spikes["IT"]).flatten(2)), spikes
+        return self.pool(spikes["IT"]).flatten(2), spikes
 
     def topographic_weight(self, layer_name: str) -> torch.Tensor:
         """The area's output conv weight, whose output channels are the layer's units."""

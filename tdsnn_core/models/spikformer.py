@@ -105,6 +105,8 @@ class SpikformerBlock(nn.Module):
 class Spikformer(TopographicSNN):
     """Spikformer-``depth``-``embed_dim`` for static images, run for ``timesteps`` steps."""
 
+    readout_name = "head"
+
     def __init__(
         self,
         *,
@@ -187,7 +189,7 @@ class Spikformer(TopographicSNN):
         tokens = self.patch_embed(x).flatten(3)  # [T, B, D, N]
         for i, block in enumerate(self.blocks):
             tokens, spikes[f"blocks.{i}"] = block(tokens)
-        return self.head(tokens.mean(-1)), spikes
+        return tokens.mean(-1), spikes
 
     def topographic_weight(self, layer_name: str) -> torch.Tensor:
         """The projection weight [D, D, 1] whose outputs are the layer's channels (TopoLoss)."""

@@ -176,8 +176,7 @@ class SpikingResNet(TopographicSNN):
             for b, block in enumerate(blocks):
                 x = block(x)
                 spikes[f"layer{stage}.{b}"] = x
-        features = self.pool(x).flatten(2)
-        return self.fc(features), spikes
+        return self.pool(x).flatten(2), spikes
 
     def topographic_weight(self, layer_name: str) -> torch.Tensor:
         """The weight whose output channels are the layer's units (for weight-based TopoLoss)."""

@@ -43,7 +43,7 @@ class PatchNet(TopographicSNN):
 
     def forward_steps(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         spikes = self.silencer_it(self.lif(self.encode(x.flatten(2))).view(*x.shape[:2], -1, 1, 1))
-        return self.fc(spikes.flatten(2)), {"it": spikes}
+        return spikes.flatten(2), {"it": spikes}
 
 
 def patch_images(per_class: int = 4) -> tuple[torch.Tensor, np.ndarray]:

@@ -56,7 +56,7 @@ class RedundantNet(TopographicSNN):
 
     def forward_steps(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         spikes = self.silencer_it(self.lif(self.encode(x.flatten(2))).view(*x.shape[:2], -1, 1, 1))
-        return self.fc(spikes.flatten(2)), {"it": spikes}
+        return spikes.flatten(2), {"it": spikes}
 
 
 def patch(k: int) -> np.ndarray:
