@@ -43,13 +43,16 @@ class InferenceWorker:
 
     Adaptive batching: a job that finds the queue empty runs alone at once (batch 1, no
     padding, no waiting). Jobs that queued up meanwhile (a burst) are taken together, with
-    up to ``window_s`` more to gather at most ``max_batch``, and run as one batch per T, as
-    large as the jobs it holds. The readout runs per image (``per_image_readout``: a linear
-    layer's product of 4 rows and of 32 rows round differently), but whether the layers
-    before it answer every image exactly as running it alone depends on the device's kernels,
-    so the first batch of each (T, size) is checked against running each of its images
-    alone, byte for byte, and answered from the lone runs; once a size differs, every batch
-    of that T runs image by image.
+    up to ``window_s`` more to gather at most ``max_batch``, and run per T in batches whose
+    sizes are powers of two, largest first (13 jobs: 8, 4 and 1). The readout runs per
+    image (``per_image_readout``: a linear layer's product of 4 rows and of 32 rows round
+    differently), but whether the layers before it answer every image exactly as running it
+    alone depends on the device's kernels, so the first batch of each (T, size) is checked
+    against running each of its images alone, byte for byte, and answered from the lone
+    runs; once a size differs, every batch of that T runs image by image. Powers of two bound
+    those checks to log2(``max_batch``) sizes per T: with every size from 2 to 32 a burst of
+    many clients kept meeting unchecked sizes, and each check costs a batch beside the lone
+    runs.
     """
 
     def __init__(
@@ -117,6 +120,14 @@ class InferenceWorker:
         return jobs, False
 
     def _answer(self, jobs: list[_Job]) -> None:
+        """Answer jobs of one T in batches of powers of two, largest first."""
+        start = 0
+        while start < len(jobs):
+            size = 1 << ((len(jobs) - start).bit_length() - 1)
+            self._answer_batch(jobs[start : start + size])
+            start += size
+
+    def _answer_batch(self, jobs: list[_Job]) -> None:
         """Answer jobs of one T: as one batch where that is exact, else one by one."""
         key = (jobs[0].timesteps, len(jobs))
         if len(jobs) == 1 or not self.exact.get(key, key[0] not in self.inexact_steps):

@@ -21,6 +21,7 @@ from tdsnn_core.experiments.temporal import fisher_intervals
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from tdsnn_core.analysis.intervals import Interval
     from tdsnn_core.analysis.maps import OrientationMap
     from tdsnn_core.experiments.pipeline import ModelAnalysis
 
@@ -160,11 +161,20 @@ def draw_category_maps(results: list[ModelAnalysis], path: Path) -> bool:
 
 
 def _pinwheel_caption(pinwheels) -> str:
-    if not pinwheels.resolvable:
-        return "pinwheels not resolvable"
-    interval = pinwheels.density_interval
-    bounds = f" [{interval.low:.2f}, {interval.high:.2f}]" if interval is not None else ""
-    return f"{pinwheels.count} pinwheels, {pinwheels.density:.2f}{bounds} per Lambda²"
+    """The pinwheel count and density, then Lambda, each with its 95 % interval."""
+    if pinwheels.resolvable:
+        density = f"{pinwheels.density:.2f}{_bounds_text(pinwheels.density_interval)}"
+        lines = [f"{pinwheels.count} pinwheels, {density} per Lambda²"]
+    else:
+        lines = ["pinwheels not resolvable"]
+    if np.isfinite(pinwheels.column_spacing_mm):
+        spacing = pinwheels.column_spacing_mm
+        lines.append(f"Lambda {spacing:.2f}{_bounds_text(pinwheels.column_spacing_interval)} mm")
+    return "\n".join(lines)
+
+
+def _bounds_text(interval: Interval | None) -> str:
+    return f" [{interval.low:.2f}, {interval.high:.2f}]" if interval is not None else ""
 
 
 def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:

@@ -277,3 +277,30 @@ def test_parts_on_fewer_images_spread_them_over_the_classes():
     chosen = spread_subset(len(labels), 64)
     assert np.bincount(labels[chosen]).tolist() == [8] * 8
     assert spread_subset(10, 50).tolist() == list(range(10))
+
+
+def test_orientation_map_caption_gives_density_and_lambda_with_intervals():
+    """The figure's caption: the count and density, then Lambda, each with its interval;
+    Lambda stays when the map has too few columns for pinwheels."""
+    from types import SimpleNamespace
+
+    from tdsnn_core.analysis.intervals import Interval
+    from tdsnn_core.reports.figures import _pinwheel_caption
+
+    resolvable = SimpleNamespace(
+        resolvable=True,
+        count=96,
+        density=2.746,
+        density_interval=Interval(2.746, 2.32, 3.17, 0.95),
+        column_spacing_mm=6.2155,
+        column_spacing_interval=Interval(6.2155, 6.0, 6.38, 0.95),
+    )
+    assert _pinwheel_caption(resolvable) == (
+        "96 pinwheels, 2.75 [2.32, 3.17] per Lambda²\nLambda 6.22 [6.00, 6.38] mm"
+    )
+    coarse = SimpleNamespace(
+        resolvable=False, column_spacing_mm=12.17, column_spacing_interval=None
+    )
+    assert _pinwheel_caption(coarse) == "pinwheels not resolvable\nLambda 12.17 mm"
+    no_peak = SimpleNamespace(resolvable=False, column_spacing_mm=np.nan)
+    assert _pinwheel_caption(no_peak) == "pinwheels not resolvable"

@@ -1,6 +1,6 @@
 """Adaptive batching in the inference worker: a lone request runs alone (batch 1, no padding),
-a burst shares one batch, and every answer is byte-identical to running the image alone, also
-for a model whose batched kernels round differently."""
+a burst shares batches (sizes in powers of two), and every answer is byte-identical to running
+the image alone, also for a model whose batched kernels round differently."""
 
 from __future__ import annotations
 
@@ -107,13 +107,15 @@ def test_a_lone_request_runs_alone_without_padding() -> None:
 def test_a_burst_shares_one_batch_and_answers_as_alone() -> None:
     model = Recorder()
     worker = new_worker(model)
-    first = burst(worker, model, images(6))
-    # the first alone; the five behind it as one batch, checked once against lone runs
-    assert model.sizes == [1, 5, 1, 1, 1, 1, 1] and worker.exact == {(4, 5): True}
+    first = burst(worker, model, images(8))
+    # the first alone; the seven behind it in powers of two: a batch of 4, checked once
+    # against lone runs, one of 2, checked likewise, and 1 alone
+    assert model.sizes == [1, 4, 1, 1, 1, 1, 2, 1, 1, 1]
+    assert worker.exact == {(4, 4): True, (4, 2): True}
     model.sizes.clear()
-    second = burst(worker, model, images(6))
+    second = burst(worker, model, images(8))
     worker.close()
-    assert model.sizes == [1, 5]  # checked sizes batch without lone runs
+    assert model.sizes == [1, 4, 2, 1]  # checked sizes batch without lone runs
     assert_alone(first)
     assert_alone(second)
 
@@ -121,8 +123,8 @@ def test_a_burst_shares_one_batch_and_answers_as_alone() -> None:
 def test_a_batch_that_rounds_differently_is_answered_image_by_image() -> None:
     model = Recorder(skew=1e-7)
     worker = new_worker(model)
-    first = burst(worker, model, images(6))
-    assert worker.exact == {(4, 5): False}
+    first = burst(worker, model, images(5))
+    assert worker.exact == {(4, 4): False}
     model.sizes.clear()
     second = burst(worker, model, images(4))
     worker.close()
@@ -135,8 +137,8 @@ def test_a_real_models_burst_shares_a_batch_byte_for_byte() -> None:
     """sresnet_mini (spikingjelly LIF neurons): with its readout run per image, a batch
     answers every image as running it alone does on this machine's kernels, so a burst
     shares a batch (the service's throughput rests on this); without it, the readout's
-    matrix product of 4 x 5 rows rounds differently from one of 4 and the worker would answer
-    every burst image by image."""
+    matrix product of 16 rows (4 steps of 4 images) rounds differently from one of 4, and
+    the worker would answer every burst image by image."""
     torch.manual_seed(0)
     model = create_model("sresnet_mini", v_threshold=0.3).eval()
     model.entered, model.gate = threading.Event(), threading.Event()
@@ -149,9 +151,9 @@ def test_a_real_models_burst_shares_a_batch_byte_for_byte() -> None:
     worker = InferenceWorker(model, "real", max_batch=8, window_s=0.05, capacity=16)
     shape = model.config["in_channels"], model.config["input_size"], model.config["input_size"]
     gen = torch.Generator().manual_seed(1)
-    batch = [torch.rand(*shape, generator=gen) for _ in range(6)]
+    batch = [torch.rand(*shape, generator=gen) for _ in range(5)]
     first = burst(worker, model, batch, worker.layers)
-    assert worker.exact == {(4, 5): True}
+    assert worker.exact == {(4, 4): True}
     second = burst(worker, model, batch, worker.layers)  # now one batch, no lone runs
     worker.close()
     with torch.inference_mode():
