@@ -131,8 +131,9 @@ class OrientationDiversity:
     ``circular_variance`` = 1 - |mean exp(2i theta)|: 0 when every unit shares one
     orientation, about 1 for uniformly spread ones (also 1 for a 50:50 mix of two
     orthogonal orientations, which only the histogram reveals). ``fraction_intervals``
-    [n_bins, 2]: each fraction's 95 % interval over tiles of the sheet (None without
-    positions).
+    [n_bins, 2]: each fraction's 95 % interval over tiles of the sheet, and
+    ``circular_variance_interval`` (low, high) the circular variance's (None without
+    positions; see :func:`orientation_diversity`).
     """
 
     bin_centres_deg: np.ndarray
@@ -140,6 +141,7 @@ class OrientationDiversity:
     fractions: np.ndarray
     circular_variance: float
     fraction_intervals: np.ndarray | None = None
+    circular_variance_interval: tuple[float, float] | None = None
 
     def occupied_bins(self, min_fraction: float = 0.05) -> int:
         """Number of bins holding at least ``min_fraction`` of the units."""
@@ -172,27 +174,60 @@ def orientation_diversity(
     fraction gets a percentile interval from ``n_draws`` resamplings of square tiles of
     ``tile_mm``: neighbours share their preference in a map, so units are not independent
     draws, and a binomial interval over units would be too narrow by the size of a domain.
+
+    The circular variance's interval is for the population's, 1 - |E exp(2i theta)|. The
+    plug-in |mean z|^2 is biased upward by the variance of the mean (neighbours share their
+    preference, so by about (1 - |E z|^2) over the number of domains), and so would be its
+    bootstrap, twice over; the interval resamples instead the unbiased estimate of |E z|^2
+    from pairs of units in different tiles, sum over tile pairs S_t S_u* / sum n_t n_u (S_t:
+    tile t's sum of z, n_t its units), pairs within a drawn tile or between copies of one
+    tile left out, and reads 1 - sqrt of its percentiles (floored at 0).
     """
     preferred_deg = np.asarray(preferred_deg, dtype=float)
     if preferred_deg.ndim != 1 or preferred_deg.size == 0:
         raise ValueError("preferred_deg must be a non-empty 1-D array")
     bins, n_bins = _diversity_bins(preferred_deg)
     counts = np.bincount(bins, minlength=n_bins)
-    intervals = None
+    doubled = np.exp(2j * np.deg2rad(preferred_deg))
+    intervals = variance_interval = None
     if positions is not None:
         if sheet_edge_mm is None or tile_mm is None or not 0 < tile_mm <= sheet_edge_mm:
             raise ValueError("resampling tiles needs 0 < tile_mm <= sheet_edge_mm")
-        per_tile = np.zeros((tile_count(sheet_edge_mm, tile_mm), n_bins))
-        np.add.at(per_tile, (tile_of(positions, sheet_edge_mm, tile_mm), bins), 1.0)
-        drawn = draw_counts(resample(len(per_tile), n_draws, seed), len(per_tile)) @ per_tile
-        drawn = drawn[drawn.sum(1) > 0]  # a draw of empty tiles only has no fractions
-        fractions = drawn / drawn.sum(1, keepdims=True)
+        n_tiles = tile_count(sheet_edge_mm, tile_mm)
+        tiles = tile_of(positions, sheet_edge_mm, tile_mm)
+        per_tile = np.zeros((n_tiles, n_bins))
+        np.add.at(per_tile, (tiles, bins), 1.0)
+        weights = draw_counts(resample(n_tiles, n_draws, seed), n_tiles)
+        drawn = weights @ per_tile
+        kept = drawn.sum(1) > 0  # a draw of empty tiles only has no fractions
+        fractions = drawn[kept] / drawn[kept].sum(1, keepdims=True)
         tail = 100 * (1 - level) / 2
         intervals = np.percentile(fractions, [tail, 100 - tail], axis=0).T
+        sums = np.bincount(tiles, doubled.real, n_tiles) + 1j * np.bincount(
+            tiles, doubled.imag, n_tiles
+        )
+        squared = _between_tile_resultants(weights, sums, per_tile.sum(1))
+        low, high = np.percentile(squared[np.isfinite(squared)], [tail, 100 - tail])
+        variance_interval = (1 - np.sqrt(max(high, 0.0)), 1 - np.sqrt(max(low, 0.0)))
     return OrientationDiversity(
         bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
         counts=counts,
         fractions=counts / preferred_deg.size,
-        circular_variance=float(1 - np.abs(np.exp(2j * np.deg2rad(preferred_deg)).mean())),
+        circular_variance=float(1 - np.abs(doubled.mean())),
         fraction_intervals=intervals,
+        circular_variance_interval=variance_interval,
     )
+
+
+def _between_tile_resultants(
+    weights: np.ndarray, sums: np.ndarray, units: np.ndarray
+) -> np.ndarray:
+    """Per draw of tiles (``weights`` [n_draws, n_tiles]: copies of each tile), the unbiased
+    estimate of |E z|^2 over pairs of units in different tiles (never two copies of one
+    tile): (|sum w S|^2 - sum w^2 |S|^2) / ((sum w n)^2 - sum w^2 n^2); NaN where a draw
+    holds units of one tile only."""
+    squared_weights = weights.astype(float) ** 2
+    pairs = (weights @ units) ** 2 - squared_weights @ units**2
+    numerator = np.abs(weights @ sums) ** 2 - squared_weights @ np.abs(sums) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, numerator / pairs, np.nan)

@@ -89,6 +89,7 @@ def _diversity(metrics: dict) -> str:
         f"{diversity['occupied_bins']}/8 bins >= 5 %"
         + (f" (under 5 %: {', '.join(short)})" if short else "")
         + f", largest {100 * max(fractions):.0f} %, circ. var. {diversity['circular_variance']:.2f}"
+        + _bracket(diversity.get("circular_variance_interval"), 2)
     )
 
 
@@ -248,7 +249,7 @@ ROWS: dict[str, Row] = {
     "top-1, test split (%) [95 %]": _top1,
     "test images of the rows below (their source images)": _test_images,
     "V1 smoothness [95 % interval] vs shuffled preferences (analysed quarter)": _smoothness,
-    "V1 orientation diversity (22.5-degree bins; analysed quarter)": _diversity,
+    "V1 orientation diversity (22.5-degree bins [95 %]; analysed quarter)": _diversity,
     "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)": _pinwheels,
     "IT patches per category [95 %] vs label permutations": _per_category(_patch_count),
     "IT category smoothness [95 %] vs t-values shuffled across units": _per_category(

@@ -38,6 +38,7 @@ def metrics(smoothness: float, top1: float) -> dict:
                 "fraction_intervals": [[0.45, 0.55], [0.031, 0.052]] + [[0.0, 0.01]] * 6,
                 "occupied_bins": 3,
                 "circular_variance": 0.9,
+                "circular_variance_interval": [0.87, 0.95],
             },
             "pinwheels": {
                 "resolvable": False,
@@ -130,10 +131,10 @@ def test_summary_puts_every_statistic_beside_its_null_or_interval():
         "0.75 [0.71, 0.78] (null 0.05 [0.00, 0.20], pct 100)",
         "n/a",
     ]
-    assert rows["V1 orientation diversity (22.5-degree bins; analysed quarter)"][0] == (
+    assert rows["V1 orientation diversity (22.5-degree bins [95 %]; analysed quarter)"][0] == (
         "3/8 bins >= 5 % (under 5 %: 22.5° 4.0 [3.1, 5.2] %, 45° 0.0 [0.0, 1.0] %, "
         "67.5° 0.0 [0.0, 1.0] %, 112.5° 0.0 [0.0, 1.0] %, 135° 0.0 [0.0, 1.0] %), "
-        "largest 50 %, circ. var. 0.90"
+        "largest 50 %, circ. var. 0.90 [0.87, 0.95]"
     )
     pinwheel_row = "pinwheel density per Lambda² [95 %] (pi = 3.14; all tuned units)"
     assert rows[pinwheel_row][0] == (
