@@ -247,11 +247,11 @@ def smoothness_summary(smoothness: dict) -> str:
     beside maps with the preferences shuffled."""
     if smoothness["score"] is None or smoothness["null_percentile"] is None:
         return "smoothness not measurable"
-    interval, null = smoothness["interval"], smoothness["null_interval"]
-    bounds = f" [95 %: {interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+    score = f"{smoothness['score']:.2f}{_interval_text(smoothness['interval'])}"
+    null = smoothness["null_interval"]
     spread = f", their 95 % up to {null[1]:.2f}" if null else ""
     return (
-        f"smoothness {smoothness['score']:.2f}{bounds} (shuffled preferences: percentile "
+        f"smoothness {score} (shuffled preferences: percentile "
         f"{smoothness['null_percentile']:.0f}{spread})"
     )
 
@@ -261,14 +261,18 @@ def pinwheel_summary(pinwheels: dict) -> str:
     the map cannot resolve pinwheels (then the marked points are not a measurement)."""
     if not pinwheels["resolvable"]:
         return f"pinwheels not resolvable: {pinwheels['reason']}"
-    bounds = pinwheels["density_interval"]
-    interval = f" [95 %: {bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else ""
-    null = 100 * pinwheels["null_resolvable_fraction"]
-    spacing = pinwheels["column_spacing_interval"]
-    spacing_interval = f" [95 %: {spacing[0]:.2f}, {spacing[1]:.2f}]" if spacing else ""
-    return (
-        f"{pinwheels['count']} pinwheels, {pinwheels['density']:.2f}{interval} per Λ² "
-        f"(Λ = {pinwheels['column_spacing_mm']:.2f}{spacing_interval} mm; random band-limited "
-        "maps: π; "
-        f"shuffled maps resolvable: {null:.0f} %)"
+    density = f"{pinwheels['density']:.2f}{_interval_text(pinwheels['density_interval'])}"
+    spacing = (
+        f"{pinwheels['column_spacing_mm']:.2f}"
+        f"{_interval_text(pinwheels['column_spacing_interval'])}"
     )
+    null = 100 * pinwheels["null_resolvable_fraction"]
+    return (
+        f"{pinwheels['count']} pinwheels, {density} per Λ² (Λ = {spacing} mm; random "
+        f"band-limited maps: π; shuffled maps resolvable: {null:.0f} %)"
+    )
+
+
+def _interval_text(bounds: list[float] | None) -> str:
+    """' [95 %: low, high]' of the service's interval, or nothing where it gave none."""
+    return f" [95 %: {bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else ""

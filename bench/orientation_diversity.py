@@ -94,7 +94,7 @@ def main() -> None:
                 orientations, positions, sheet_edge_mm=edge, tile_mm=TILE_MM,
                 seed=int(rng.integers(2**31)),
             )  # fmt: skip
-            low, high = found.circular_variance_interval
+            low, high = found.circular_variance_interval.bounds
             hits += low <= truth <= high
             widths.append(high - low)
             biases.append(found.circular_variance - truth)

@@ -155,7 +155,12 @@ def _unit_spacing(area_mm2: float, n_units: int) -> float:
 
 class _SpectrumGrid:
     """The binning grid, taper and wavenumber rings of ``map_spectrum`` for one set of
-    positions (reused across shuffles of their orientations)."""
+    positions (reused across every map on them: shuffles, simulations)."""
+
+    @classmethod
+    def of_sheet(cls, positions: np.ndarray, area: float) -> _SpectrumGrid:
+        """The grid of units on a sheet of ``area`` (mm^2), binned at half their spacing."""
+        return cls(positions, _unit_spacing(area, len(positions)))
 
     def __init__(self, positions: np.ndarray, spacing_mm: float) -> None:
         low, high = positions.min(axis=0), positions.max(axis=0)
@@ -384,7 +389,7 @@ def _assess(
     positions: np.ndarray,
     orientation_deg: np.ndarray,
     area: float,
-    grid: _SpectrumGrid | None = None,
+    grid: _SpectrumGrid,
 ) -> _Assessment:
     extent = np.ptp(positions, axis=0)
     density = len(positions) / area
@@ -420,14 +425,17 @@ def detect_pinwheels(
     positions = as_positions(positions)
     orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
     area = _sheet_area(positions, sheet_edge_mm)
-    found = _detect(positions, orientation_deg, area)
+    grid = _SpectrumGrid.of_sheet(positions, area)
+    found = _detect(positions, orientation_deg, area, grid)
     if interval_maps < 1 or not np.isfinite(found.column_spacing_mm):
         return found
-    spacing = column_spacing_interval(positions, found.spectrum, area, level=level, seed=seed)
+    spacing = column_spacing_interval(
+        positions, found.spectrum, area, level=level, seed=seed, grid=grid
+    )
     found = replace(found, column_spacing_interval=spacing)
     if not found.resolvable:
         return found
-    error = density_error(positions, found, area, interval_maps, seed)
+    error = density_error(positions, found, area, interval_maps, seed, grid)
     if not np.isfinite(error):
         return found
     half = float(norm.ppf(0.5 + level / 2)) * error
@@ -442,11 +450,18 @@ def _unit_scatter_rad(coherence: float) -> float:
 
 
 def density_error(
-    positions: np.ndarray, found: Pinwheels, area: float, n_maps: int, seed: int = 0
+    positions: np.ndarray,
+    found: Pinwheels,
+    area: float,
+    n_maps: int,
+    seed: int = 0,
+    grid: _SpectrumGrid | None = None,
 ) -> float:
     """Standard error of ``found.density``: the spread of the detector's densities on
     ``n_maps`` band-limited random maps of its Lambda, sampled at ``positions`` with the
-    per-unit scatter that gives its neighbour coherence (NaN if fewer than 2 resolve)."""
+    per-unit scatter that gives its neighbour coherence (NaN if fewer than 2 resolve).
+    ``grid``: the positions' ``_SpectrumGrid``, if already built."""
+    grid = grid or _SpectrumGrid.of_sheet(positions, area)
     scatter_rad = _unit_scatter_rad(found.spectrum.coherence)
     edge = float(np.sqrt(area))
     rng = np.random.default_rng(seed)
@@ -456,7 +471,7 @@ def density_error(
         noisy = band.orientation_deg(positions) + np.rad2deg(
             rng.normal(0, scatter_rad, len(positions))
         )
-        simulated = _detect(positions, noisy, area)
+        simulated = _detect(positions, noisy, area, grid)
         if simulated.resolvable:
             densities.append(simulated.density)
     return float(np.std(densities, ddof=1)) if len(densities) > 1 else np.nan
@@ -484,12 +499,14 @@ def column_spacing_interval(
     n_maps: int = SPACING_INTERVAL_MAPS,
     level: float = 0.95,
     seed: int = 0,
+    grid: _SpectrumGrid | None = None,
 ) -> Interval | None:
     """``level`` interval of the map's column spacing: a parametric bootstrap (module
     docstring, step 5). None when the simulated maps rarely show a peak (at fewer than two
-    of the trial ring widths, or in fewer than half of the final maps)."""
+    of the trial ring widths, or in fewer than half of the final maps). ``grid``: the
+    positions' ``_SpectrumGrid``, if already built."""
     spacing_mm = _unit_spacing(area, len(positions))
-    grid = _SpectrumGrid(positions, spacing_mm)
+    grid = grid or _SpectrumGrid(positions, spacing_mm)
     rng = np.random.default_rng(seed)
     scatter_rad = _unit_scatter_rad(spectrum.coherence)
     estimate = spectrum.column_spacing_mm
@@ -527,8 +544,10 @@ def column_spacing_interval(
     return Interval(estimate, centre - half, centre + half, level)
 
 
-def _detect(positions: np.ndarray, orientation_deg: np.ndarray, area: float) -> Pinwheels:
-    plan = _assess(positions, orientation_deg, area)
+def _detect(
+    positions: np.ndarray, orientation_deg: np.ndarray, area: float, grid: _SpectrumGrid
+) -> Pinwheels:
+    plan = _assess(positions, orientation_deg, area, grid)
     spacing = plan.spectrum.column_spacing_mm
     field = orientation_field(
         positions, orientation_deg, sigma_mm=plan.sigma_mm, stride_mm=plan.sigma_mm / 2
@@ -554,7 +573,7 @@ def shuffled_pinwheel_null(
     positions = as_positions(positions)
     orientation_deg = as_unit_values(orientation_deg, len(positions), "orientation_deg")
     area = _sheet_area(positions, sheet_edge_mm)
-    grid = _SpectrumGrid(positions, _unit_spacing(area, len(positions)))
+    grid = _SpectrumGrid.of_sheet(positions, area)
     rng = np.random.default_rng(seed)
     counts, densities = np.zeros(n_shuffles, dtype=int), np.full(n_shuffles, np.nan)
     for i in range(n_shuffles):

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tdsnn_core.analysis.intervals import N_DRAWS, draw_counts, resample, tile_count, tile_of
+from tdsnn_core.analysis.intervals import (
+    N_DRAWS,
+    Interval,
+    draw_counts,
+    resample,
+    tile_count,
+    tile_of,
+)
 
 
 @dataclass(frozen=True)
@@ -132,8 +139,8 @@ class OrientationDiversity:
     orientation, about 1 for uniformly spread ones (also 1 for a 50:50 mix of two
     orthogonal orientations, which only the histogram reveals). ``fraction_intervals``
     [n_bins, 2]: each fraction's 95 % interval over tiles of the sheet, and
-    ``circular_variance_interval`` (low, high) the circular variance's (None without
-    positions; see :func:`orientation_diversity`).
+    ``circular_variance_interval`` the circular variance's (None without positions; see
+    :func:`orientation_diversity`).
     """
 
     bin_centres_deg: np.ndarray
@@ -141,7 +148,7 @@ class OrientationDiversity:
     fractions: np.ndarray
     circular_variance: float
     fraction_intervals: np.ndarray | None = None
-    circular_variance_interval: tuple[float, float] | None = None
+    circular_variance_interval: Interval | None = None
 
     def occupied_bins(self, min_fraction: float = 0.05) -> int:
         """Number of bins holding at least ``min_fraction`` of the units."""
@@ -189,6 +196,7 @@ def orientation_diversity(
     bins, n_bins = _diversity_bins(preferred_deg)
     counts = np.bincount(bins, minlength=n_bins)
     doubled = np.exp(2j * np.deg2rad(preferred_deg))
+    circular_variance = float(1 - np.abs(doubled.mean()))
     intervals = variance_interval = None
     if positions is not None:
         if sheet_edge_mm is None or tile_mm is None or not 0 < tile_mm <= sheet_edge_mm:
@@ -208,12 +216,14 @@ def orientation_diversity(
         )
         squared = _between_tile_resultants(weights, sums, per_tile.sum(1))
         low, high = np.percentile(squared[np.isfinite(squared)], [tail, 100 - tail])
-        variance_interval = (1 - np.sqrt(max(high, 0.0)), 1 - np.sqrt(max(low, 0.0)))
+        variance_interval = Interval(
+            circular_variance, 1 - np.sqrt(max(high, 0.0)), 1 - np.sqrt(max(low, 0.0)), level
+        )
     return OrientationDiversity(
         bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
         counts=counts,
         fractions=counts / preferred_deg.size,
-        circular_variance=float(1 - np.abs(doubled.mean())),
+        circular_variance=circular_variance,
         fraction_intervals=intervals,
         circular_variance_interval=variance_interval,
     )

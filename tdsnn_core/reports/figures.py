@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tdsnn_core.experiments.temporal import fisher_intervals
+from tdsnn_core.reports.summary import bracket
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -163,18 +164,18 @@ def draw_category_maps(results: list[ModelAnalysis], path: Path) -> bool:
 def _pinwheel_caption(pinwheels) -> str:
     """The pinwheel count and density, then Lambda, each with its 95 % interval."""
     if pinwheels.resolvable:
-        density = f"{pinwheels.density:.2f}{_bounds_text(pinwheels.density_interval)}"
+        density = f"{pinwheels.density:.2f}{_bounds(pinwheels.density_interval)}"
         lines = [f"{pinwheels.count} pinwheels, {density} per Lambda²"]
     else:
         lines = ["pinwheels not resolvable"]
     if np.isfinite(pinwheels.column_spacing_mm):
         spacing = pinwheels.column_spacing_mm
-        lines.append(f"Lambda {spacing:.2f}{_bounds_text(pinwheels.column_spacing_interval)} mm")
+        lines.append(f"Lambda {spacing:.2f}{_bounds(pinwheels.column_spacing_interval)} mm")
     return "\n".join(lines)
 
 
-def _bounds_text(interval: Interval | None) -> str:
-    return f" [{interval.low:.2f}, {interval.high:.2f}]" if interval is not None else ""
+def _bounds(interval: Interval | None) -> str:
+    return bracket(None if interval is None else interval.bounds, 2)
 
 
 def draw_lesions(results: list[ModelAnalysis], path: Path) -> bool:

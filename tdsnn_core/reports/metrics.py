@@ -147,7 +147,7 @@ def analysis_metrics(result: ModelAnalysis) -> dict:
                 "fraction_intervals": om.diversity.fraction_intervals,
                 "occupied_bins": om.diversity.occupied_bins(),
                 "circular_variance": om.diversity.circular_variance,
-                "circular_variance_interval": om.diversity.circular_variance_interval,
+                "circular_variance_interval": _bounds(om.diversity.circular_variance_interval),
             },
             "pinwheels": {
                 "count": om.pinwheels.count,

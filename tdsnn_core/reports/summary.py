@@ -36,12 +36,12 @@ def _per_category(entry: Callable[[str, dict], str]) -> Row:
 def _patch_count(name: str, record: dict) -> str:
     null = record.get("patch_null")
     suffix = f" (null {null['null_mean']:.1f}, p {null['p_greater']:.2f})" if null else ""
-    own = _bracket(record.get("patch_interval"), 0)
+    own = bracket(record.get("patch_interval"), 0)
     return f"{name} {record['n_patches']}{own}{suffix}"
 
 
 def _category_smoothness(name: str, record: dict) -> str:
-    null, own = record.get("smoothness_null"), _bracket(record.get("smoothness_interval"), 2)
+    null, own = record.get("smoothness_null"), bracket(record.get("smoothness_interval"), 2)
     if not null:
         return f"{name} {_number(record['smoothness'])}{own} (no null)"
     return f"{name} {_number(null['observed'])}{own} (pct {null['percentile']:.0f})"
@@ -81,7 +81,7 @@ def _diversity(metrics: dict) -> str:
     fractions = diversity["fractions"]
     bounds = diversity.get("fraction_intervals") or [None] * len(fractions)
     short = [  # the bins under 5 %, each with its 95 % interval over sheet tiles
-        f"{22.5 * k:g}° {100 * f:.1f}{_bracket(b and None not in b and [100 * v for v in b])} %"
+        f"{22.5 * k:g}° {100 * f:.1f}{bracket(b and None not in b and [100 * v for v in b])} %"
         for k, (f, b) in enumerate(zip(fractions, bounds, strict=True))
         if f < 0.05
     ]
@@ -89,7 +89,7 @@ def _diversity(metrics: dict) -> str:
         f"{diversity['occupied_bins']}/8 bins >= 5 %"
         + (f" (under 5 %: {', '.join(short)})" if short else "")
         + f", largest {100 * max(fractions):.0f} %, circ. var. {diversity['circular_variance']:.2f}"
-        + _bracket(diversity.get("circular_variance_interval"), 2)
+        + bracket(diversity.get("circular_variance_interval"), 2)
     )
 
 
@@ -101,14 +101,14 @@ def _pinwheels(metrics: dict) -> str:
     spacing = p["column_spacing_mm"]
     if spacing is not None and math.isfinite(spacing):
         context = (
-            f"Lambda {spacing:.2f}{_bracket(p.get('column_spacing_interval'), 2)} mm; {context}"
+            f"Lambda {spacing:.2f}{bracket(p.get('column_spacing_interval'), 2)} mm; {context}"
         )
     if not p["resolvable"]:
         return f"not resolvable: {p['reason']} ({context})"
     densities = [d for d in p["null_densities"] if d is not None]
     null_density = f", null density {np.mean(densities):.2f}" if densities else ""
     return (
-        f"{_number(p['density_per_lambda2'])}{_bracket(p.get('density_interval'), 2)} "
+        f"{_number(p['density_per_lambda2'])}{bracket(p.get('density_interval'), 2)} "
         f"({p['count']} pinwheels, {context}{null_density})"
     )
 
@@ -164,7 +164,7 @@ def _synchrony(metrics: dict) -> str:
     )
 
 
-def _bracket(bounds: list | None, digits: int = 1) -> str:
+def bracket(bounds: list | None, digits: int = 1) -> str:
     """' [low, high]' of a 95 % interval, or nothing where none was measured."""
     if not bounds or None in bounds:
         return ""
@@ -176,7 +176,7 @@ def _dimensionality(metrics: dict) -> str:
     per_layer, areas = _get(metrics, "effective_dimensionality") or {}, _get(metrics, "areas") or {}
     shown = [(area, layer, per_layer[layer]) for area, layer in areas.items() if layer in per_layer]
     cells = [
-        f"{area} ({layer}) {_number(d['estimate'], 1)}{_bracket(d['interval'])} "
+        f"{area} ({layer}) {_number(d['estimate'], 1)}{bracket(d['interval'])} "
         f"(null {_number(d['independent_units'], 0)})"
         for area, layer, d in shown
     ]
@@ -189,7 +189,7 @@ def _per_timesteps(metrics: dict) -> str:
         return "n/a"
     bounds = temporal.get("accuracy_interval") or [None] * len(temporal["timesteps"])
     return ", ".join(
-        f"T{t} {a:.1f}{_bracket(b)}"
+        f"T{t} {a:.1f}{bracket(b)}"
         for t, a, b in zip(temporal["timesteps"], temporal["accuracy"], bounds, strict=True)
     )
 
@@ -200,7 +200,7 @@ def _entropy(metrics: dict) -> str:
         return "n/a"
     at = temporal["timesteps"].index(timesteps)
     mean = float(np.mean([bits[at] for bits in temporal["entropy_bits"].values()]))
-    return _number(mean) + _bracket(temporal.get("mean_entropy_interval"), 2)
+    return _number(mean) + bracket(temporal.get("mean_entropy_interval"), 2)
 
 
 def _fisher(metrics: dict) -> str:
@@ -223,7 +223,7 @@ def _robustness(name: str) -> Row:
             return "n/a"
         bounds = curve.get("accuracy_interval") or [None] * len(curve["strength"])
         rows = zip(curve["strength"], curve["accuracy"], bounds, strict=True)
-        return ", ".join(f"{s:g}: {a:.1f}{_bracket(b)}" for s, a, b in rows if s > 0)
+        return ", ".join(f"{s:g}: {a:.1f}{bracket(b)}" for s, a, b in rows if s > 0)
 
     return row
 
@@ -235,7 +235,7 @@ def _top1(metrics: dict) -> str:
     if scored is None:
         return "n/a" if stored is None else f"{_number(stored)} (stored by training, no interval)"
     return (
-        f"{scored['top1']:.2f}{_bracket(scored['interval'], 2)} "
+        f"{scored['top1']:.2f}{bracket(scored['interval'], 2)} "
         f"({scored['images']} images, {scored['sources']} sources)"
     )
 

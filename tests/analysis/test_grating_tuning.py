@@ -194,7 +194,7 @@ def test_circular_variance_interval_covers_the_population_value_of_a_map():
                 np.rad2deg(doubled / 2) % 180, positions, sheet_edge_mm=36.75, tile_mm=6.6,
                 seed=seed,
             )  # fmt: skip
-            low, high = diversity.circular_variance_interval
+            low, high = diversity.circular_variance_interval.bounds
             assert low <= diversity.circular_variance + 0.05 and high <= 1.0
             covered += low <= truth <= high
         assert covered >= need
