@@ -4,12 +4,12 @@ from tdsnn_core.losses.clusters import (
     Clusters,
     cluster_extent_mm,
     inverse_distance_targets,
-    pair_weights,
     sample_clusters,
 )
 from tdsnn_core.losses.correlation import (
+    PairFactor,
     correlogram_correlations,
-    pearson_with_target,
+    pearson_with_pairs,
     response_correlations,
 )
 from tdsnn_core.losses.stc import (
@@ -27,14 +27,14 @@ from tdsnn_core.losses.topoloss import topoloss
 __all__ = [
     "ClusterBatch",
     "Clusters",
+    "PairFactor",
     "TopoLossParts",
     "cluster_extent_mm",
     "correlogram_correlations",
     "default_window",
     "gather_clusters",
     "inverse_distance_targets",
-    "pair_weights",
-    "pearson_with_target",
+    "pearson_with_pairs",
     "rate_term",
     "response_correlations",
     "sample_clusters",

@@ -68,11 +68,13 @@ def sample_clusters(
     return Clusters(torch.where(mask, indices, torch.zeros_like(indices)), mask)
 
 
-def pair_weights(mask: torch.Tensor) -> torch.Tensor:
-    """1 for every pair i != j of real members, else 0: [M, n] -> [M, n, n] (float)."""
-    m = mask.float()
-    pairs = m.unsqueeze(2) * m.unsqueeze(1)
-    return pairs * (1.0 - torch.eye(mask.shape[1], device=mask.device))
+def centre_real_pairs(pairs: torch.Tensor, mean: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Subtract ``mean`` [M] from ``pairs`` [M, n, n] in place on the pairs i != j of real
+    members (``real`` [M, n], 1 or 0: a rank-1 update), zeroing the diagonal: padded pairs
+    stay as they are."""
+    pairs.baddbmm_((-mean)[:, None, None] * real.unsqueeze(2), real.unsqueeze(1))
+    pairs.diagonal(dim1=1, dim2=2).zero_()
+    return pairs
 
 
 def inverse_distance_targets(
@@ -87,13 +89,14 @@ def inverse_distance_targets(
     """
     if mask is None:
         mask = torch.ones(cluster_positions.shape[:2], dtype=torch.bool)
-    weights = pair_weights(mask.to(cluster_positions.device)).to(cluster_positions.dtype)
-    inv = 1.0 / (torch.cdist(cluster_positions, cluster_positions) + 1.0)
-    count = weights.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
-    mean = (inv * weights).sum(dim=(1, 2), keepdim=True) / count
-    centred = (inv - mean) * weights
-    norm = centred.square().sum(dim=(1, 2), keepdim=True).sqrt()
-    return centred / (norm + eps)
+    real = mask.to(device=cluster_positions.device, dtype=cluster_positions.dtype)
+    inv = torch.cdist(cluster_positions, cluster_positions).add_(1.0).reciprocal_()
+    inv.mul_(real.unsqueeze(2)).mul_(real.unsqueeze(1)).diagonal(dim1=1, dim2=2).zero_()
+    units = real.sum(dim=1)
+    mean = inv.sum(dim=(1, 2)) / (units * (units - 1)).clamp_min(1.0)
+    centre_real_pairs(inv, mean, real)
+    norm = torch.linalg.vector_norm(inv.flatten(1), dim=1)
+    return inv.div_((norm + eps)[:, None, None])
 
 
 def cluster_extent_mm(positions: torch.Tensor, clusters: Clusters) -> torch.Tensor:

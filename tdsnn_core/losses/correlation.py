@@ -7,7 +7,7 @@ correlograms have k[t, s] = 1 / (B (T - |t - s|)) for |t - s| <= W (x: spikes ov
 sqrt(ACG)). :func:`pearson_with_pairs` takes the Pearson of such pairs with a distance target
 in one of two forms, whichever costs fewer operations (:func:`pearson_cost`):
 
-* ``pairs``: build the [M, n, n] matrix and take a centred (two-pass) Pearson over it;
+* ``pairs``: build the [M, n, n] matrix already centred and take the Pearson over it;
 * ``gram``: never build it. With D the (centred, unit-norm) target, G = x x^T the
   (TB x TB) Gram and r_ii the diagonal, over the pairs i != j of real units:
   sum r D = <k x, x D>, sum r = u^T k u - sum_i r_ii (u = x summed over units),
@@ -15,7 +15,9 @@ in one of two forms, whichever costs fewer operations (:func:`pearson_cost`):
   variance sum r^2 - (sum r)^2 / pairs.
 
 Precision: every statistic is computed in float32 or wider. The ``pairs`` form centres its
-variance (a one-pass variance cancels catastrophically in bfloat16, method.md). The ``gram``
+variance (a one-pass variance cancels catastrophically in bfloat16, method.md): the pairs are
+built minus their mean, which the factor gives exactly; an error in that mean changes the
+variance only to second order. The ``gram``
 form's variance is one-pass by nature, so its Gram sums run in float64: cancellation then
 costs 1e-16 (1 + mean^2 / variance) relative, below the 1e-7 to which the float32 factor
 fixes r in the first place. Padded cluster members (see :mod:`tdsnn_core.losses.clusters`) are
@@ -28,7 +30,7 @@ from typing import Literal, NamedTuple
 
 import torch
 
-from tdsnn_core.losses.clusters import pair_weights
+from tdsnn_core.losses.clusters import centre_real_pairs
 
 Form = Literal["auto", "pairs", "gram"]
 ELEMENTWISE_COST = 16  # multiply-adds one n x n elementwise pass costs (memory bound), forward
@@ -105,26 +107,58 @@ def correlogram_correlations(spikes: torch.Tensor, window: int, eps: float = 1e-
     return correlogram_factor(spikes, window, eps).dense()
 
 
-def pearson_with_target(
-    pairs: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, eps: float = 1e-12
-) -> torch.Tensor:
-    """Pearson correlation of symmetric ``pairs`` [M, n, n] with a target from
-    :func:`~tdsnn_core.losses.clusters.inverse_distance_targets`, over the pairs that
-    ``weights`` (:func:`~tdsnn_core.losses.clusters.pair_weights`) marks -> [M].
+class _CentredPairsPearson(torch.autograd.Function):
+    """Pearson of the pairs x^T y [M, n, n] with a centred target, built centred in one pass.
 
-    The target is centred and unit-norm over those pairs, so the numerator is sum(pairs *
-    target); the variance of ``pairs`` is taken around its mean over the same pairs (two-pass).
+    The mean of the pairs over the real pairs i != j comes from the factors (O(R n)); the
+    pairs are built already centred (a rank-1 update of the product), their diagonal and
+    padded entries zero, so the variance is a sum of squares of centred values (two-pass
+    precision) and the numerator <centred, target> (the target sums to 0 over real pairs).
+    The mean gets no gradient: at the exact mean, the variance and the numerator are
+    stationary in it. Backward forms d r / d pairs = target / s - num (pairs - mean) / s^3 on
+    the real pairs in two passes and hands it to the two products of x^T y.
     """
-    count = weights.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
-    mean = (pairs * weights).sum(dim=(1, 2), keepdim=True) / count
-    variance = ((pairs - mean).square() * weights).sum(dim=(1, 2))
-    return (pairs * target).sum(dim=(1, 2)) / (variance + eps).sqrt()
+
+    @staticmethod
+    def forward(ctx, x, y, target, mask, eps):
+        real = mask.to(x.dtype)
+        diagonal = (x * y).sum(dim=1)  # p_ii, [M, n]
+        total = (x.sum(dim=2) * y.sum(dim=2)).sum(dim=1) - diagonal.sum(dim=1)
+        units = real.sum(dim=1)
+        mean = total / (units * (units - 1)).clamp_min(1.0)
+        centred = torch.bmm(x.transpose(1, 2).contiguous(), y)  # faster than a strided x^T
+        centre_real_pairs(centred, mean, real)
+        m = centred.shape[0]
+        spread = (torch.linalg.vector_norm(centred.view(m, -1), dim=1).square() + eps).sqrt()
+        numerator = torch.linalg.vecdot(centred.view(m, -1), target.reshape(m, -1))
+        ctx.save_for_backward(x, y, centred, target, numerator, spread)
+        return numerator / spread
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, centred, target, numerator, spread = ctx.saved_tensors
+        on_pairs = centred * (-grad * numerator / spread**3)[:, None, None]
+        on_pairs.addcmul_(target, (grad / spread)[:, None, None])
+        return torch.bmm(y, on_pairs.transpose(1, 2)), torch.bmm(x, on_pairs), None, None, None
+
+
+def pairs_pearson_with_target(
+    factor: PairFactor, target: torch.Tensor, mask: torch.Tensor, eps: float = 1e-12
+) -> torch.Tensor:
+    """Pearson correlation of ``factor``'s pairs with a target from
+    :func:`~tdsnn_core.losses.clusters.inverse_distance_targets` over the pairs i != j of real
+    units (``mask`` [M, n]; padding is zero in ``factor.x``) -> [M], building the [M, n, n]
+    pairs once, centred (see :class:`_CentredPairsPearson`)."""
+    m, steps, batch, n = factor.x.shape
+    rows = factor.x.reshape(m, steps * batch, n)
+    mixed = factor.mixed().reshape(m, steps * batch, n)
+    return _CentredPairsPearson.apply(rows, mixed, target, mask, eps)
 
 
 def gram_pearson_with_target(
     factor: PairFactor, target: torch.Tensor, mask: torch.Tensor, eps: float = 1e-12
 ) -> torch.Tensor:
-    """:func:`pearson_with_target` of ``factor``'s pairs without building them -> [M].
+    """:func:`pairs_pearson_with_target` without building the pairs -> [M].
 
     ``target`` [M, n, n] as there; ``mask`` [M, n] marks the real units (padding is zero in
     ``factor.x``).
@@ -156,13 +190,14 @@ def pearson_cost(
 
     Matrix products count their multiply-adds, an elementwise pass ``elementwise`` per entry
     (passes are memory bound), float64 work ``wide`` times; the O(T B n) elementwise work
-    both forms share is left out. Forward and backward make about 16 passes over the n x n
-    pairs in the ``pairs`` form and 4 over the (T B) x (T B) Gram in the ``gram`` form.
+    both forms share is left out. Forward and backward make 6 passes over the n x n pairs in
+    the ``pairs`` form (:class:`_CentredPairsPearson`) and 4 over the (T B) x (T B) Gram in
+    the ``gram`` form.
     ``elementwise=0, wide=1`` counts the matrix products' multiply-adds alone.
     """
     rows = steps * batch
     if form == "pairs":  # x^T (k x) and its two gradient products
-        return 3 * rows * n * n + 16 * elementwise * n * n
+        return 3 * rows * n * n + 6 * elementwise * n * n
     # x D and its gradient; the float64 Gram (k x) x^T and its two gradient products
     return 2 * rows * n * n + wide * (3 * rows * rows * n + 4 * elementwise * rows * rows)
 
@@ -187,5 +222,4 @@ def pearson_with_pairs(
         form = cheaper_form(n, steps, batch)
     if form == "gram":
         return gram_pearson_with_target(factor, target, mask, eps)
-    weights = pair_weights(mask).to(target.dtype)
-    return pearson_with_target(factor.dense(), target, weights, eps)
+    return pairs_pearson_with_target(factor, target, mask, eps)

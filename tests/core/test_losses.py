@@ -12,7 +12,6 @@ from tdsnn_core.losses import (
     cluster_extent_mm,
     gather_clusters,
     inverse_distance_targets,
-    pair_weights,
     rate_term,
     sample_clusters,
     spatial_correlation_loss,
@@ -347,16 +346,19 @@ def test_stc_under_low_precision_autocast_matches_float32(dtype: torch.dtype) ->
 
 def test_centred_variance_survives_a_large_common_offset() -> None:
     """Pair values sitting near 1 with a tiny spread: a one-pass variance cancels to 0 or
-    below in float32 and the Pearson blows up; the centred one keeps it in [-1, 1]."""
-    from tdsnn_core.losses import pearson_with_target
+    below in float32 and the Pearson blows up; the centred one keeps it in [-1, 1]. Any
+    symmetric pairs P are a factor's: x = I (T = n steps of one image) with the kernel P."""
+    from tdsnn_core.losses import PairFactor, pearson_with_pairs
 
     rng = np.random.default_rng(0)
     n = 64
     positions = torch.tensor(rng.uniform(0, 3, size=(1, n, 2)), dtype=torch.float32)
     mask = torch.ones(1, n, dtype=torch.bool)
+    mask[0, -8:] = False  # a padded tail: zero rows of x
     target = inverse_distance_targets(positions, mask)
-    noise = torch.tensor(rng.normal(scale=1e-4, size=(1, n, n)), dtype=torch.float32)
-    pairs = 1.0 + (noise + noise.transpose(1, 2)) / 2 + 1e-3 * target
-    r = pearson_with_target(pairs, target, pair_weights(mask))
-    exact = pearson_with_target(pairs.double(), target.double(), pair_weights(mask).double())
+    noise = torch.tensor(rng.normal(scale=1e-4, size=(n, n)), dtype=torch.float32)
+    pairs = 1.0 + (noise + noise.T) / 2 + 1e-3 * target[0]
+    x = torch.eye(n).view(1, n, 1, n) * mask.view(1, 1, 1, n)
+    r = pearson_with_pairs(PairFactor(x, pairs), target, mask, "pairs")
+    exact = pearson_with_pairs(PairFactor(x.double(), pairs.double()), target.double(), mask)
     assert -1 <= r.item() <= 1 and r.item() == pytest.approx(exact.item(), abs=1e-3)
