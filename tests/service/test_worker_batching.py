@@ -26,6 +26,7 @@ class Recorder(nn.Module):
     def __init__(self, skew: float = 0.0) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.linspace(0.5, 1.5, 12))
+        self.silencers = nn.ModuleDict()  # where a TDSNN model's deadline guard checks
         self.skew, self.sizes = skew, []
         self.entered, self.gate = threading.Event(), threading.Event()
 
