@@ -316,10 +316,10 @@ def test_half_sample_t_values_match_a_slow_reference():
             rest = ~inside
             for unit in (0, 5, 17, 59):
                 x = responses[:, unit]
-                full = stats.ttest_ind(x[inside], x[rest], equal_var=False).statistic
-                if not np.isfinite(full):
+                if np.ptp(x) == 0:  # no variance: scipy's t is NaN (with a warning)
                     assert t[r, c, unit] == 0
                     continue
+                full = stats.ttest_ind(x[inside], x[rest], equal_var=False).statistic
                 error = (x[inside].mean() - x[rest].mean()) / full
                 shifted = (weights[r, inside] @ x[inside]) / inside.sum() - (
                     weights[r, rest] @ x[rest]
