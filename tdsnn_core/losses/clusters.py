@@ -55,14 +55,17 @@ def sample_clusters(
         raise ValueError(f"a loss cluster needs at least {MIN_CLUSTER_UNITS} units, got {size}")
     if width_mm <= 0:
         raise ValueError(f"the neighbourhood width must be positive, got {width_mm} mm")
-    low, high = positions.amin(dim=0), positions.amax(dim=0)
+    low, high = torch.aminmax(positions, dim=0)
     draw = torch.rand((count, 2), generator=generator, dtype=torch.float64).to(positions.device)
     centres = low + draw.to(positions.dtype) * (high - low)
-    linf = (positions.unsqueeze(0) - centres.unsqueeze(1)).abs().amax(dim=-1)  # [count, N]
-    inside = linf <= width_mm / 2
-    noise = torch.rand(linf.shape, generator=generator).to(linf.device)
-    score = torch.where(inside, noise, torch.full_like(noise, 2.0))  # inside first, shuffled
-    n = int(min(size, max(int(inside.sum(dim=1).max()), 1)))
+    inside = torch.cdist(centres, positions, p=float("inf")) <= width_mm / 2  # [count, N]
+    most = int(inside.sum(dim=1).max())
+    if most > size:  # a random subset of the inside units: inside first, shuffled
+        noise = torch.rand(inside.shape, generator=generator).to(inside.device)
+    else:  # every inside unit is kept: no order needed
+        noise = torch.zeros(inside.shape, device=inside.device)
+    score = torch.where(inside, noise, torch.full_like(noise, 2.0))
+    n = int(min(size, max(most, 1)))
     kept, indices = score.topk(n, dim=1, largest=False)
     mask = kept < 2.0
     return Clusters(torch.where(mask, indices, torch.zeros_like(indices)), mask)

@@ -284,6 +284,16 @@ def test_clusters_are_the_units_of_a_square_of_the_width_never_wider() -> None:
         sample_clusters(positions, 1.0, 2, 1)
 
 
+def test_a_square_with_more_units_than_the_size_keeps_a_uniform_subset() -> None:
+    """Every unit of 100 lies in every square (width twice the sheet); 2,000 clusters of 20
+    include each unit Binomial(2000, 0.2) times: 400 +- 18, never a fixed 20."""
+    positions = torch.tensor(np.random.default_rng(3).uniform(0, 5, size=(100, 2)))
+    clusters = sample_clusters(positions, 10.0, 20, 2000, torch.Generator().manual_seed(0))
+    assert clusters.mask.all()
+    counts = np.bincount(clusters.indices.flatten().numpy(), minlength=100)
+    assert np.abs(counts - 400).max() < 5 * 18
+
+
 def test_cluster_centres_are_uniform_on_the_sheet_not_on_units() -> None:
     """Units piled on one edge must not pull the centres there (TDANN's rule)."""
     rng = np.random.default_rng(2)
