@@ -40,8 +40,8 @@ class ClusterBatch(NamedTuple):
 
     ``values`` [K, ..., n] (padding zeroed), ``target`` [K, n, n] (see
     :func:`~tdsnn_core.losses.clusters.inverse_distance_targets`), ``mask`` [K, n] of real
-    members, ``share`` [K]: each cluster's weight in its layer's mean (1 / valid clusters of
-    the layer, 0 for clusters under 3 units).
+    members, ``share`` [K]: each cluster's weight in its layer's mean (1 / the layer's
+    clusters; clusters under 3 units are dropped before batching).
     """
 
     values: torch.Tensor
@@ -118,9 +118,11 @@ def clustered_batches(
 ) -> list[ClusterBatch]:
     """Sample each layer's clusters and stack layers of similar cluster size, in float32.
 
-    ``values[layer]`` is flattened from ``start_dim`` to [..., N]. Layers whose largest
-    cluster pads to the same width (:func:`_bucket`) share one :class:`ClusterBatch`, so every
-    layer's clusters run through batched kernels.
+    ``values[layer]`` is flattened from ``start_dim`` to [..., N]. Clusters under 3 units
+    add nothing and are dropped before their units are gathered (a layer with none is left
+    out: gathering its spikes would cost a zero-filled gradient of the whole layer). Layers
+    whose largest cluster pads to the same width (:func:`_bucket`) share one
+    :class:`ClusterBatch`, so every layer's clusters run through batched kernels.
     """
     groups: dict[int, list[tuple[torch.Tensor, ...]]] = {}
     for layer, pos in positions.items():
@@ -129,14 +131,17 @@ def clustered_batches(
         clusters = sample_clusters(
             pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
         )
+        valid = clusters.valid
+        if not valid.any():  # the layer adds nothing (and its spikes get no gradient)
+            continue
+        clusters = Clusters(clusters.indices[valid], clusters.mask[valid])
         clusters = _padded(clusters, _bucket(clusters.indices.shape[1], cluster_size))
-        valid = clusters.valid.to(pos.dtype)
         groups.setdefault(clusters.indices.shape[1], []).append(
             (
                 gather_clusters(flat, clusters),
                 pos[clusters.indices],
                 clusters.mask,
-                valid / valid.sum().clamp_min(1.0),
+                torch.full((len(clusters.mask),), 1 / len(clusters.mask), dtype=pos.dtype),
             )
         )
     batches = []

@@ -130,7 +130,7 @@ def test_short_training_run_lowers_the_loss(name: str) -> None:
     batch, labels = quadrants()
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
     losses = []
-    for _ in range(20):
+    for _ in range(30):  # 20 left spikformer_mini above 0.8 on 2 to 3 of 6 cluster seeds
         out = model(batch, return_spikes=True)
         task = F.cross_entropy(out.logits, labels)
         total = task + objective(model, out, torch.Generator().manual_seed(0)).total
