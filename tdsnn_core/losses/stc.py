@@ -132,16 +132,18 @@ def clustered_batches(
             pos, neighborhood_widths[layer], cluster_size, clusters_per_layer, generator
         )
         valid = clusters.valid
-        if not valid.any():  # the layer adds nothing (and its spikes get no gradient)
+        kept = int(valid.sum())
+        if kept == 0:  # the layer adds nothing (and its spikes get no gradient)
             continue
-        clusters = Clusters(clusters.indices[valid], clusters.mask[valid])
+        if kept < len(valid):
+            clusters = Clusters(clusters.indices[valid], clusters.mask[valid])
         clusters = _padded(clusters, _bucket(clusters.indices.shape[1], cluster_size))
         groups.setdefault(clusters.indices.shape[1], []).append(
             (
                 gather_clusters(flat, clusters),
                 pos[clusters.indices],
                 clusters.mask,
-                torch.full((len(clusters.mask),), 1 / len(clusters.mask), dtype=pos.dtype),
+                torch.full((kept,), 1 / kept, dtype=pos.dtype),
             )
         )
     batches = []
