@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=swap.width_scale,
         help="multiplies each area's neighbourhood width",
     )
+    p.add_argument(
+        "--tether-mm",
+        type=float,
+        default=None,
+        help="keep each unit within this distance of its starting (retinotopic) position",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_optimize_positions)
     p = positions.add_parser(
@@ -235,7 +241,12 @@ def _optimize_positions(args: argparse.Namespace) -> int:
     layers = args.layers or list(ckpt.sheets)
     rates = record_rates(ckpt.model, images, layers, progress=True)
     settings = SwapSettings(
-        args.neighborhoods, args.max_units, args.rounds, args.candidates, args.width_scale
+        args.neighborhoods,
+        args.max_units,
+        args.rounds,
+        args.candidates,
+        args.width_scale,
+        tether_mm=args.tether_mm,
     )
     sheets = dict(ckpt.sheets)
     for i, layer in enumerate(layers):

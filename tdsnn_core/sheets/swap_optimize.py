@@ -23,6 +23,12 @@ class SwapSettings:
     TDANN's attempts, but a model meant to be compared with TDANN should raise
     ``neighborhoods`` and ``rounds`` (``tdsnn positions optimize --neighborhoods 20000
     --rounds 500``) and report the spatial loss before and after, which the command prints.
+
+    ``tether_mm`` keeps every unit within that distance of where it started (its place on the
+    retinotopic sheet): swaps that would carry either unit further are not made. Repeated
+    swaps otherwise let units drift across the sheet, and on a coarse retinotopic grid the
+    units of one channel (alike at every location in a convolution or patch embedding) can
+    gather into a map that any model of that architecture shows, with the loss or without.
     """
 
     neighborhoods: int = 2000
@@ -31,6 +37,7 @@ class SwapSettings:
     candidates: int = 20
     width_scale: float = 1.0
     eval_neighborhoods: int = 200
+    tether_mm: float | None = None
 
 
 def correlation_matrix(responses: np.ndarray) -> np.ndarray:
@@ -58,7 +65,12 @@ def spatial_loss(responses: np.ndarray, positions: np.ndarray) -> float:
 
 
 def swap_neighbourhood(
-    corr: np.ndarray, positions: np.ndarray, rounds: int, candidates: int, rng: np.random.Generator
+    corr: np.ndarray,
+    positions: np.ndarray,
+    rounds: int,
+    candidates: int,
+    rng: np.random.Generator,
+    tether: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Greedy swaps in one neighbourhood; returns the new positions and the number of swaps.
 
@@ -66,6 +78,8 @@ def swap_neighbourhood(
     mean and variance, and the correlations, are unchanged: only Pearson's numerator
     sum_{i != j} r_ij d_ij moves, by 2 sum_{k != a, b} (r_ak - r_bk)(d_bk - d_ak). Each round
     scores ``candidates`` random pairs at once and applies the best one if it helps.
+    ``tether`` (the units' starting positions [n, 2] and a distance in mm): a pair is only
+    swapped if each unit lands within that distance of its start.
     """
     n = positions.shape[0]
     r = corr.copy()
@@ -79,6 +93,11 @@ def swap_neighbourhood(
         b = (a + rng.integers(1, n, size=candidates)) % n
         full = ((r[a] - r[b]) * (d[b] - d[a])).sum(axis=1)
         gain = full + 2.0 * r[a, b] * d[a, b]
+        if tether is not None:
+            start, reach = tether
+            lands = np.linalg.norm(positions[b] - start[a], axis=1) <= reach
+            lands &= np.linalg.norm(positions[a] - start[b], axis=1) <= reach
+            gain = np.where(lands, gain, -np.inf)
         best = int(np.argmax(gain))
         if gain[best] <= 1e-12:
             continue
@@ -127,6 +146,7 @@ def optimize_positions(
 
     before = mean_loss(positions)
     positions = positions.astype(np.float64).copy()
+    start = positions.copy()
     swaps = 0
     for _ in tqdm(range(settings.neighborhoods), desc=f"swapping {label}", disable=not progress):
         clusters = sample_clusters(torch.from_numpy(positions), width, size, 1, gen)
@@ -139,6 +159,7 @@ def optimize_positions(
             settings.rounds,
             settings.candidates,
             rng,
+            None if settings.tether_mm is None else (start[idx], settings.tether_mm),
         )
         positions[idx] = new
         swaps += count

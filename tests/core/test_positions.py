@@ -81,6 +81,29 @@ def test_optimizer_recovers_topography_from_scrambled_positions() -> None:
     )  # a permutation
 
 
+def test_a_tether_keeps_every_unit_near_its_start() -> None:
+    """Untethered, scrambled units travel back across the sheet; tethered to 1 mm, none
+    ends further than 1 mm from where it started, and the swaps still lower the loss."""
+    rng = np.random.default_rng(3)
+    true_positions = rng.uniform(0, 10, size=(300, 2))
+    responses = smooth_responses(true_positions, 40, seed=4)
+    scrambled = true_positions[rng.permutation(300)]
+    settings = {"neighborhoods": 150, "max_units": 80, "rounds": 20, "candidates": 30}
+    free = optimize_positions(
+        responses, scrambled, width_mm=4.0, settings=SwapSettings(**settings), progress=False
+    )
+    tethered = optimize_positions(
+        responses,
+        scrambled,
+        width_mm=4.0,
+        settings=SwapSettings(**settings, tether_mm=1.0),
+        progress=False,
+    )
+    assert np.linalg.norm(free.positions - scrambled, axis=1).max() > 3.0
+    assert np.linalg.norm(tethered.positions - scrambled, axis=1).max() <= 1.0 + 1e-5
+    assert tethered.swaps > 0 and tethered.loss_after < tethered.loss_before
+
+
 def test_positions_optimize_command(tiny_config, tmp_path: Path, capsys) -> None:
     config = load_config(
         tiny_config(
