@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -112,10 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiplies each area's neighbourhood width",
     )
     p.add_argument(
-        "--tether-mm",
+        "--tether",
         type=float,
         default=None,
-        help="keep each unit within this distance of its starting (retinotopic) position",
+        help="keep each unit within this many of its layer's anchor spacings (sheet edge / "
+        "grid side) of its starting (retinotopic) position",
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_optimize_positions)
@@ -241,16 +243,14 @@ def _optimize_positions(args: argparse.Namespace) -> int:
     layers = args.layers or list(ckpt.sheets)
     rates = record_rates(ckpt.model, images, layers, progress=True)
     settings = SwapSettings(
-        args.neighborhoods,
-        args.max_units,
-        args.rounds,
-        args.candidates,
-        args.width_scale,
-        tether_mm=args.tether_mm,
+        args.neighborhoods, args.max_units, args.rounds, args.candidates, args.width_scale
     )
     sheets = dict(ckpt.sheets)
     for i, layer in enumerate(layers):
         sheet = sheets[layer]
+        if args.tether is not None:
+            spacing = sheet.size_mm / max(sheet.dims[1:])
+            settings = replace(settings, tether_mm=args.tether * spacing)
         result = optimize_positions(
             rates[layer],
             sheet.positions,

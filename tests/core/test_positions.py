@@ -139,6 +139,13 @@ def test_positions_optimize_command(tiny_config, tmp_path: Path, capsys) -> None
     trained = load_sheets(f"{config.run.out_dir}/last.safetensors")
     assert not np.array_equal(sheets["layer4.1"].positions, trained["layer4.1"].positions)
     np.testing.assert_array_equal(sheets["layer2.0"].positions, trained["layer2.0"].positions)
+    tethered = tmp_path / "tethered.safetensors"
+    args = ["--layers", "layer4.1", "--neighborhoods", "100", "--max-units", "60", "--tether"]
+    checkpoint = f"{config.run.out_dir}/last.safetensors"
+    assert main(["positions", "optimize", checkpoint, "--out", str(tethered), *args, "0.25"]) == 0
+    sheet = trained["layer4.1"]
+    moved = np.linalg.norm(load_sheets(tethered)["layer4.1"].positions - sheet.positions, axis=1)
+    assert 0 < moved.max() <= 0.25 * sheet.size_mm / max(sheet.dims[1:]) + 1e-5
     resumed = load_config(
         tiny_config(tmp_path / "stc", optim={"epochs": 1}, topography={"positions": str(out)})
     )
