@@ -50,6 +50,7 @@ from tdsnn_core.analysis.tuning import (
     OrientationDiversity,
     grating_tuning,
     orientation_diversity,
+    paired_circular_variance_difference,
     top_fraction_mask,
 )
 
@@ -88,14 +89,26 @@ class OrientationMap:
         return self.positions[self.analysed], self.tuning.preferred_orientation_deg[self.analysed]
 
 
+def _diversity_tile_mm(hypercolumn_width_mm: float) -> float:
+    """The orientation diversity's tiles: the smoothness interval's (twice its window)."""
+    return 2 * float(v1_distance_bin_edges(hypercolumn_width_mm)[-1])
+
+
+def _same_sheet(first: OrientationMap, second: OrientationMap) -> bool:
+    """Both maps on one sheet (same positions) and windows: a difference across sheets is a
+    difference of sheets as much as of models."""
+    return (
+        first.positions.shape == second.positions.shape
+        and np.array_equal(first.positions, second.positions)
+        and first.hypercolumn_width_mm == second.hypercolumn_width_mm
+    )
+
+
 def smoothness_difference(first: OrientationMap, second: OrientationMap) -> Interval | None:
     """``first``'s smoothness minus ``second``'s with its 95 % interval (the same tiles of
     the sheet resampled for both); None unless both maps sit on one sheet (same positions),
     since a difference across sheets is a difference of sheets as much as of models."""
-    same_sheet = first.positions.shape == second.positions.shape and np.array_equal(
-        first.positions, second.positions
-    )
-    if not same_sheet or first.hypercolumn_width_mm != second.hypercolumn_width_mm:
+    if not _same_sheet(first, second):
         return None
     return smoothness_interval(
         [first.analysed_map, second.analysed_map],
@@ -103,6 +116,21 @@ def smoothness_difference(first: OrientationMap, second: OrientationMap) -> Inte
         sheet_edge_mm=first.sheet_edge_mm,
         n_samples=len(first.smoothness.curves),
         sample_size=first.sample_size,
+        seed=first.seed,
+    )
+
+
+def circular_variance_difference(first: OrientationMap, second: OrientationMap) -> Interval | None:
+    """``first``'s circular variance (analysed units) minus ``second``'s with its 95 %
+    interval from the same tiles of the sheet (:func:`paired_circular_variance_difference`);
+    None unless both maps sit on one sheet."""
+    if not _same_sheet(first, second):
+        return None
+    return paired_circular_variance_difference(
+        second.analysed_map,
+        first.analysed_map,
+        sheet_edge_mm=first.sheet_edge_mm,
+        tile_mm=_diversity_tile_mm(first.hypercolumn_width_mm),
         seed=first.seed,
     )
 
@@ -173,7 +201,7 @@ def orientation_map(
             preferences,
             analysed_positions,
             sheet_edge_mm=edge,
-            tile_mm=2 * float(window[-1]),  # the smoothness interval's tiles
+            tile_mm=_diversity_tile_mm(hypercolumn_width_mm),
             seed=seed,
         ),
         pinwheels=pinwheels,

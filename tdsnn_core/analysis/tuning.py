@@ -195,8 +195,7 @@ def orientation_diversity(
         raise ValueError("preferred_deg must be a non-empty 1-D array")
     bins, n_bins = _diversity_bins(preferred_deg)
     counts = np.bincount(bins, minlength=n_bins)
-    doubled = np.exp(2j * np.deg2rad(preferred_deg))
-    circular_variance = float(1 - np.abs(doubled.mean()))
+    circular_variance = _circular_variance(preferred_deg)
     intervals = variance_interval = None
     if positions is not None:
         if sheet_edge_mm is None or tile_mm is None or not 0 < tile_mm <= sheet_edge_mm:
@@ -211,14 +210,9 @@ def orientation_diversity(
         fractions = drawn[kept] / drawn[kept].sum(1, keepdims=True)
         tail = 100 * (1 - level) / 2
         intervals = np.percentile(fractions, [tail, 100 - tail], axis=0).T
-        sums = np.bincount(tiles, doubled.real, n_tiles) + 1j * np.bincount(
-            tiles, doubled.imag, n_tiles
-        )
-        squared = _between_tile_resultants(weights, sums, per_tile.sum(1))
-        low, high = np.percentile(squared[np.isfinite(squared)], [tail, 100 - tail])
-        variance_interval = Interval(
-            circular_variance, 1 - np.sqrt(max(high, 0.0)), 1 - np.sqrt(max(low, 0.0)), level
-        )
+        draws = _drawn_circular_variances(preferred_deg, tiles, n_tiles, weights)
+        low, high = np.percentile(draws[np.isfinite(draws)], [tail, 100 - tail])
+        variance_interval = Interval(circular_variance, low, high, level)
     return OrientationDiversity(
         bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
         counts=counts,
@@ -227,6 +221,52 @@ def orientation_diversity(
         fraction_intervals=intervals,
         circular_variance_interval=variance_interval,
     )
+
+
+def _circular_variance(preferred_deg: np.ndarray) -> float:
+    """1 - |mean exp(2i theta)| of orientations in degrees (the plug-in estimate)."""
+    return float(1 - np.abs(np.exp(2j * np.deg2rad(preferred_deg)).mean()))
+
+
+def _drawn_circular_variances(
+    preferred_deg: np.ndarray, tiles: np.ndarray, n_tiles: int, weights: np.ndarray
+) -> np.ndarray:
+    """Per draw of tiles (``weights`` [n_draws, n_tiles]), 1 - sqrt of the unbiased
+    between-tile |E z|^2 (floored at 0; NaN where a draw holds one tile's units only)."""
+    doubled = np.exp(2j * np.deg2rad(preferred_deg))
+    sums = np.bincount(tiles, doubled.real, n_tiles) + 1j * np.bincount(
+        tiles, doubled.imag, n_tiles
+    )
+    squared = _between_tile_resultants(weights, sums, np.bincount(tiles, minlength=n_tiles))
+    return 1 - np.sqrt(np.maximum(squared, 0.0))
+
+
+def paired_circular_variance_difference(
+    first: tuple[np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray],
+    *,
+    sheet_edge_mm: float,
+    tile_mm: float,
+    n_draws: int = N_DRAWS,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """``second``'s circular variance minus ``first``'s, each (positions [N, 2] mm, preferred
+    orientations [N] degrees) a set of units of one sheet, with a ``level`` interval from the
+    same draws of the sheet's tiles for both (paired): per draw, the difference of the two
+    between-tile estimates of :func:`orientation_diversity`."""
+    n_tiles = tile_count(sheet_edge_mm, tile_mm)
+    weights = draw_counts(resample(n_tiles, n_draws, seed), n_tiles)
+    estimates, draws = [], []
+    for positions, preferred_deg in (first, second):
+        preferred_deg = np.asarray(preferred_deg, dtype=float)
+        tiles = tile_of(positions, sheet_edge_mm, tile_mm)
+        estimates.append(_circular_variance(preferred_deg))
+        draws.append(_drawn_circular_variances(preferred_deg, tiles, n_tiles, weights))
+    difference = draws[1] - draws[0]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(difference[np.isfinite(difference)], [tail, 100 - tail])
+    return Interval(estimates[1] - estimates[0], float(low), float(high), level)
 
 
 def _between_tile_resultants(

@@ -2,17 +2,21 @@
 allows: a bootstrap over the source images both models saw (top-1 on the whole test split,
 accuracy vs inference T, robustness, spike-train entropy at the model's own T, Fisher
 information per timestep), a bootstrap over tiles of the sheet both models share (V1
-smoothness), a jackknife over the probes' source images (IT's category smoothness, the t-map
-correlations the paper reports, the effective dimensionality of V1 and IT) and rescaled
-half-samples of them (IT patch counts). A difference is called one only when its 95 %
-interval excludes 0 (metrics.md)."""
+smoothness and the circular variance of its preferences), a jackknife over the probes'
+source images (IT's category smoothness, the t-map correlations the paper reports, the
+effective dimensionality of V1 and IT) and rescaled half-samples of them (IT patch counts). A
+difference is called one only when its 95 % interval excludes 0 (metrics.md)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tdsnn_core.analysis.intervals import Interval, paired_difference
-from tdsnn_core.analysis.maps import HEADLINE_OVERLAPS, smoothness_difference
+from tdsnn_core.analysis.maps import (
+    HEADLINE_OVERLAPS,
+    circular_variance_difference,
+    smoothness_difference,
+)
 from tdsnn_core.experiments.pipeline import ModelAnalysis
 from tdsnn_core.experiments.temporal import mean_entropy_interval
 
@@ -85,6 +89,10 @@ def model_differences(first: ModelAnalysis, second: ModelAnalysis, seed: int = 0
             rows.append(
                 _record("V1 smoothness (same sheet, tiles resampled)", smoothness, OVER_TILES)
             )
+        spread = circular_variance_difference(second.orientation, first.orientation)
+        if spread is not None:
+            measure = "V1 circular variance of preferences (same sheet, tiles resampled)"
+            rows.append(_record(measure, spread, OVER_TILES))
     if first.temporal and second.temporal:
         by_t = {s.timesteps: s for s in second.temporal}
         for a in first.temporal:

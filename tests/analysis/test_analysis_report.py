@@ -208,7 +208,8 @@ def test_models_on_different_sheets_are_flagged_and_baselines_can_share_one(tmp_
 
 def test_chosen_parts_and_a_smoothness_difference_on_one_sheet(tmp_path, tiny_checkpoint):
     """--parts runs only the orientation map; two files of one model share a sheet, so the
-    report carries their V1 smoothness difference, exactly 0 with the same tiles drawn."""
+    report carries their V1 smoothness and circular variance differences, exactly 0 with the
+    same tiles drawn."""
     twin = tmp_path / "twin.safetensors"
     twin.write_bytes(tiny_checkpoint.read_bytes())
     out = tmp_path / "report"
@@ -221,10 +222,12 @@ def test_chosen_parts_and_a_smoothness_difference_on_one_sheet(tmp_path, tiny_ch
         low, high = metrics["orientation"]["smoothness_interval"]
         assert low <= metrics["orientation"]["smoothness"] <= high
     assert not document["warnings"]
-    (row,) = document["paired_differences"]["twin"]
-    assert row["measure"] == "V1 smoothness (same sheet, tiles resampled)"
-    assert row["method"] == "bootstrap, sheet tiles"
-    assert (row["difference"], row["low"], row["high"]) == (0.0, 0.0, 0.0)
+    smoothness, spread = document["paired_differences"]["twin"]
+    assert smoothness["measure"] == "V1 smoothness (same sheet, tiles resampled)"
+    assert spread["measure"] == "V1 circular variance of preferences (same sheet, tiles resampled)"
+    for row in (smoothness, spread):
+        assert row["method"] == "bootstrap, sheet tiles"
+        assert (row["difference"], row["low"], row["high"]) == (0.0, 0.0, 0.0)
 
 
 def test_image_folder_sources_carry_into_every_interval(tmp_path, tiny_checkpoint):
