@@ -161,6 +161,30 @@ def test_stc_total_is_weighted_mean_over_clusters_summed_over_layers() -> None:
     assert parts.total.item() == pytest.approx(2 * rate_sum + 3 * timing_sum, abs=1e-4)
 
 
+def test_a_layer_without_a_cluster_of_3_units_adds_nothing_and_gets_no_gradient() -> None:
+    """Layer "c"'s 0.01 mm squares never hold 3 of its units: the loss equals the loss of
+    the other layer alone, and c's spikes are never gathered (no gradient reaches them)."""
+    rng = np.random.default_rng(1)
+    spikes = {
+        name: torch.from_numpy(random_spikes(4, 5, 30, seed=i)).requires_grad_()
+        for i, name in enumerate(["a", "c"])
+    }
+    positions = {name: torch.from_numpy(rng.uniform(0, 5, size=(30, 2))) for name in spikes}
+    widths = {"a": 2.0, "c": 0.01}
+    options = {"alpha": 1.0, "beta": 1.0, "clusters_per_layer": 4, "cluster_size": 10}
+
+    def seeded() -> torch.Generator:
+        return torch.Generator().manual_seed(0)
+
+    both = stc_loss(spikes, positions, widths, **options, generator=seeded())
+    both.total.backward()
+    alone = stc_loss(
+        {"a": spikes["a"]}, {"a": positions["a"]}, widths, **options, generator=seeded()
+    )
+    assert both.total.item() == alone.total.item() > 0
+    assert spikes["a"].grad.abs().sum() > 0 and spikes["c"].grad is None
+
+
 def smooth_map_spikes(positions: np.ndarray, steps: int, batch: int, seed: int) -> np.ndarray:
     """Spikes whose rates follow a smooth function of position (a 'topographic' response)."""
     rng = np.random.default_rng(seed)
