@@ -17,11 +17,11 @@ in one of two forms, whichever costs fewer operations (:func:`pearson_cost`):
 Precision: every statistic is computed in float32 or wider. The ``pairs`` form centres its
 variance (a one-pass variance cancels catastrophically in bfloat16, method.md): the pairs are
 built minus their mean, which the factor gives exactly; an error in that mean changes the
-variance only to second order. The ``gram``
-form's variance is one-pass by nature, so its Gram sums run in float64: cancellation then
-costs 1e-16 (1 + mean^2 / variance) relative, below the 1e-7 to which the float32 factor
-fixes r in the first place. Padded cluster members (see :mod:`tdsnn_core.losses.clusters`) are
-zeroed by the caller, so they add zero rows and columns and only real pairs count.
+variance only to second order. The ``gram`` form's variance is one-pass by nature, so its Gram
+sums run in float64: cancellation then costs 1e-16 (1 + mean^2 / variance) relative, below
+the 1e-7 to which the float32 factor fixes r in the first place. Padded cluster members (see
+:mod:`tdsnn_core.losses.clusters`) are zeroed by the caller, so they add zero rows and
+columns and only real pairs count.
 """
 
 from __future__ import annotations
