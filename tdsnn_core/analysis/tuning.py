@@ -17,6 +17,7 @@ from tdsnn_core.analysis.intervals import (
     N_DRAWS,
     Interval,
     draw_counts,
+    percentile_interval,
     resample,
     tile_count,
     tile_of,
@@ -188,7 +189,7 @@ def orientation_diversity(
     bootstrap, twice over; the interval resamples instead the unbiased estimate of |E z|^2
     from pairs of units in different tiles, sum over tile pairs S_t S_u* / sum n_t n_u (S_t:
     tile t's sum of z, n_t its units), pairs within a drawn tile or between copies of one
-    tile left out, and reads 1 - sqrt of its percentiles (floored at 0).
+    tile left out, and takes the percentiles of 1 - sqrt of it (floored at 0) over the draws.
     """
     preferred_deg = np.asarray(preferred_deg, dtype=float)
     if preferred_deg.ndim != 1 or preferred_deg.size == 0:
@@ -211,8 +212,7 @@ def orientation_diversity(
         tail = 100 * (1 - level) / 2
         intervals = np.percentile(fractions, [tail, 100 - tail], axis=0).T
         draws = _drawn_circular_variances(preferred_deg, tiles, n_tiles, weights)
-        low, high = np.percentile(draws[np.isfinite(draws)], [tail, 100 - tail])
-        variance_interval = Interval(circular_variance, low, high, level)
+        variance_interval = percentile_interval(circular_variance, draws[np.isfinite(draws)], level)
     return OrientationDiversity(
         bin_centres_deg=DIVERSITY_BIN_WIDTH_DEG * np.arange(n_bins),
         counts=counts,
@@ -264,9 +264,9 @@ def paired_circular_variance_difference(
         estimates.append(_circular_variance(preferred_deg))
         draws.append(_drawn_circular_variances(preferred_deg, tiles, n_tiles, weights))
     difference = draws[1] - draws[0]
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(difference[np.isfinite(difference)], [tail, 100 - tail])
-    return Interval(estimates[1] - estimates[0], float(low), float(high), level)
+    return percentile_interval(
+        estimates[1] - estimates[0], difference[np.isfinite(difference)], level
+    )
 
 
 def _between_tile_resultants(

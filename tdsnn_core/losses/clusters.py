@@ -71,6 +71,13 @@ def sample_clusters(
     return Clusters(torch.where(mask, indices, torch.zeros_like(indices)), mask)
 
 
+def real_pair_count(real: torch.Tensor) -> torch.Tensor:
+    """Ordered pairs i != j of real members per cluster, at least 1: ``real`` [M, n] of 1s
+    and 0s -> [M]."""
+    units = real.sum(dim=1)
+    return (units * (units - 1)).clamp_min(1.0)
+
+
 def centre_real_pairs(pairs: torch.Tensor, mean: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """Subtract ``mean`` [M] from ``pairs`` [M, n, n] in place on the pairs i != j of real
     members (``real`` [M, n], 1 or 0: a rank-1 update), zeroing the diagonal: padded pairs
@@ -95,8 +102,7 @@ def inverse_distance_targets(
     real = mask.to(device=cluster_positions.device, dtype=cluster_positions.dtype)
     inv = torch.cdist(cluster_positions, cluster_positions).add_(1.0).reciprocal_()
     inv.mul_(real.unsqueeze(2)).mul_(real.unsqueeze(1)).diagonal(dim1=1, dim2=2).zero_()
-    units = real.sum(dim=1)
-    mean = inv.sum(dim=(1, 2)) / (units * (units - 1)).clamp_min(1.0)
+    mean = inv.sum(dim=(1, 2)) / real_pair_count(real)
     centre_real_pairs(inv, mean, real)
     norm = torch.linalg.vector_norm(inv.flatten(1), dim=1)
     return inv.div_((norm + eps)[:, None, None])

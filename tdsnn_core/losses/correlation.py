@@ -30,7 +30,7 @@ from typing import Literal, NamedTuple
 
 import torch
 
-from tdsnn_core.losses.clusters import centre_real_pairs
+from tdsnn_core.losses.clusters import centre_real_pairs, real_pair_count
 
 Form = Literal["auto", "pairs", "gram"]
 ELEMENTWISE_COST = 16  # multiply-adds one n x n elementwise pass costs (memory bound), forward
@@ -107,6 +107,17 @@ def correlogram_correlations(spikes: torch.Tensor, window: int, eps: float = 1e-
     return correlogram_factor(spikes, window, eps).dense()
 
 
+def _pair_sums(
+    x: torch.Tensor, y: torch.Tensor, real: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For pairs = x^T y (``x``, ``y`` [M, R, n], padding zero) without building them: the
+    diagonal p_ii [M, n], the sum over the pairs i != j [M] and their number (``real`` [M, n]
+    marks the real units), each O(R n)."""
+    diagonal = (x * y).sum(dim=1)
+    total = (x.sum(dim=2) * y.sum(dim=2)).sum(dim=1) - diagonal.sum(dim=1)
+    return diagonal, total, real_pair_count(real)
+
+
 class _CentredPairsPearson(torch.autograd.Function):
     """Pearson of the pairs x^T y [M, n, n] with a centred target, built centred in one pass.
 
@@ -122,10 +133,8 @@ class _CentredPairsPearson(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, y, target, mask, eps):
         real = mask.to(x.dtype)
-        diagonal = (x * y).sum(dim=1)  # p_ii, [M, n]
-        total = (x.sum(dim=2) * y.sum(dim=2)).sum(dim=1) - diagonal.sum(dim=1)
-        units = real.sum(dim=1)
-        mean = total / (units * (units - 1)).clamp_min(1.0)
+        _, total, count = _pair_sums(x, y, real)
+        mean = total / count
         centred = torch.bmm(x.transpose(1, 2).contiguous(), y)  # faster than a strided x^T
         centre_real_pairs(centred, mean, real)
         m = centred.shape[0]
@@ -167,13 +176,11 @@ def gram_pearson_with_target(
     rows = factor.x.reshape(m, steps * batch, n)
     numerator = (factor.mixed().reshape_as(rows) * (rows @ target)).sum(dim=(1, 2))
     wide = PairFactor(factor.x.to(GRAM_DTYPE), factor.kernel.to(GRAM_DTYPE))
-    x, y = wide.x, wide.mixed()  # pairs = x^T y, rows (t, b)
-    diagonal = (x * y).sum(dim=(1, 2))  # r_ii, [M, n]
-    cross = y.reshape(m, steps * batch, n) @ x.reshape(m, steps * batch, n).transpose(1, 2)
+    x = wide.x.reshape(m, steps * batch, n)  # pairs = x^T y, rows (t, b)
+    y = wide.mixed().reshape(m, steps * batch, n)
+    diagonal, total, count = _pair_sums(x, y, mask.to(GRAM_DTYPE))
+    cross = y @ x.transpose(1, 2)
     squares = (cross * cross.transpose(1, 2)).sum(dim=(1, 2))  # ||x^T y||^2 = tr((y x^T)^2)
-    total = (x.sum(dim=3) * y.sum(dim=3)).sum(dim=(1, 2)) - diagonal.sum(dim=1)
-    units = mask.to(GRAM_DTYPE).sum(dim=1)
-    count = (units * (units - 1)).clamp_min(1.0)
     variance = squares - diagonal.square().sum(dim=1) - total.square() / count
     return numerator / (variance.clamp_min(0.0) + eps).sqrt().to(numerator.dtype)
 
