@@ -27,7 +27,7 @@ from tdsnn_core.storage import (
 
 FORMAT = "tdsnn-checkpoint"
 FORMAT_VERSION = 1
-MODEL_PREFIX, OPTIM_PREFIX = "model.", "optim."
+MODEL_PREFIX, OPTIM_PREFIX, TRAINING_PREFIX = "model.", "optim.", "training."
 
 
 @dataclass
@@ -55,9 +55,14 @@ def save_checkpoint(
     sheets: dict[str, CorticalSheet],
     meta: dict,
     optimizer: torch.optim.Optimizer | None = None,
+    training_modules: dict[str, torch.nn.Module] | None = None,
 ) -> None:
-    """Atomically write a checkpoint; ``optimizer`` adds the state that ``--resume`` needs."""
+    """Atomically write a checkpoint; ``optimizer`` and ``training_modules`` (parts of the
+    objective that are not the model, such as SimCLR's projection head) add the state that
+    ``--resume`` needs."""
     tensors = {MODEL_PREFIX + k: v for k, v in model.state_dict().items()}
+    for name, module in (training_modules or {}).items():
+        tensors.update({f"{TRAINING_PREFIX}{name}.{k}": v for k, v in module.state_dict().items()})
     sheet_tensors, sheet_records = sheets_to_tensors(sheets)
     tensors.update(sheet_tensors)
     header = {
@@ -118,6 +123,23 @@ def load_optimizer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> 
         index, slot = key[len(OPTIM_PREFIX) :].split(".", 1)
         state.setdefault(int(index), {})[slot] = value
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def load_training_module(path: str | Path, name: str, module: torch.nn.Module) -> None:
+    """Restore a module written by :func:`save_checkpoint`'s ``training_modules``."""
+    prefix = f"{TRAINING_PREFIX}{name}."
+    tensors, _ = read_safetensors(path, prefix=prefix)
+    state = {k[len(prefix) :]: v for k, v in tensors.items()}
+    missing, unexpected = _key_mismatch(module.state_dict(), state)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: holds no {name!r} state matching this training run (missing "
+            f"{missing[:5]}, unexpected {unexpected[:5]}); was it trained with another objective?"
+        )
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: its {name!r} state does not fit: {exc}") from None
 
 
 def _validated(metadata: dict[str, str], path: str | Path) -> dict:

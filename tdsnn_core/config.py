@@ -55,6 +55,18 @@ class TopographyConfig:
 
 
 @dataclass
+class ObjectiveConfig:
+    """What trains the network besides the topographic term: ``supervised`` (cross-entropy on
+    the labels) or ``simclr`` (self-supervised, two augmented views per image, NT-Xent at
+    ``temperature`` on a ``projection_dim`` projection; the readout trains on detached features
+    as a linear probe, so top-1 stays measurable)."""
+
+    kind: str = "supervised"
+    temperature: float = 0.1
+    projection_dim: int = 128
+
+
+@dataclass
 class OptimConfig:
     lr: float = 2e-3
     weight_decay: float = 0.01
@@ -81,6 +93,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     topography: TopographyConfig = field(default_factory=TopographyConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -91,6 +104,7 @@ class TrainConfig:
 CHOICES = {
     "data.kind": ("fashion_mnist", "imagefolder", "gratings"),
     "topography.kind": ("stc", "tdann", "topoloss", "none"),
+    "objective.kind": ("supervised", "simclr"),
     "run.device": ("auto", "cpu", "cuda"),
 }
 
@@ -119,7 +133,22 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConf
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: {part!r} is not a section")
         node[leaf] = yaml.safe_load(value) if value else None
-    return _build(TrainConfig, raw, "")
+    return _consistent(_build(TrainConfig, raw, ""))
+
+
+def _consistent(config: TrainConfig) -> TrainConfig:
+    """Reject settings that are valid one by one but not together."""
+    objective = config.objective
+    if objective.kind == "simclr" and not config.data.augment:
+        raise ConfigError(
+            "objective.kind simclr needs data.augment: true (its two views of an image are two "
+            "random augmentations; without them they are identical and the loss teaches nothing)"
+        )
+    if not objective.temperature > 0:
+        raise ConfigError(f"objective.temperature must be > 0, got {objective.temperature}")
+    if objective.projection_dim < 1:
+        raise ConfigError(f"objective.projection_dim must be >= 1, got {objective.projection_dim}")
+    return config
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:

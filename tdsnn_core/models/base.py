@@ -23,11 +23,13 @@ class TopoLayer:
 
 
 class SpikingOutput(NamedTuple):
-    """Logits averaged over time, per-timestep logits [T, B, K] and spikes [T, B, C, H, W]."""
+    """Logits averaged over time, per-timestep logits [T, B, K], spikes [T, B, C, H, W] and
+    the readout's input features [T, B, F]."""
 
     logits: torch.Tensor
     logits_per_step: torch.Tensor
     spikes: dict[str, torch.Tensor]
+    features: torch.Tensor
 
 
 class TopographicSNN(nn.Module):
@@ -79,6 +81,7 @@ class TopographicSNN(nn.Module):
         timesteps: int | None = None,
         return_spikes: bool = False,
         per_image_readout: bool = False,
+        detach_readout: bool = False,
     ) -> torch.Tensor | SpikingOutput:
         """Run images in [0, 1] ([B, C, H, W], repeated over time, or [T, B, C, H, W]).
 
@@ -87,21 +90,24 @@ class TopographicSNN(nn.Module):
         ``per_image_readout`` applies the readout to each image's features alone: a matrix
         product of T rows may round differently from one of T x B rows, so this makes each
         image's logits byte-identical to running it alone wherever its features are.
+        ``detach_readout`` stops the logits' gradient at the features: the readout then trains
+        as a linear probe of a network that another objective trains (SimCLR).
         """
         x = self._encode(images, timesteps)
         functional.reset_net(self)
         features, spikes = self.forward_steps(x)
         functional.reset_net(self)
         readout = self.get_submodule(self.readout_name)
+        seen = features.detach() if detach_readout else features
         if per_image_readout:
-            per_image = [readout(features[:, i : i + 1]) for i in range(features.shape[1])]
+            per_image = [readout(seen[:, i : i + 1]) for i in range(seen.shape[1])]
             logits_seq = torch.cat(per_image, dim=1)
         else:
-            logits_seq = readout(features)
+            logits_seq = readout(seen)
         logits = logits_seq.mean(0)
         if not return_spikes:
             return logits
-        return SpikingOutput(logits, logits_seq, spikes)
+        return SpikingOutput(logits, logits_seq, spikes, features)
 
     def forward_steps(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Normalised input sequence [T, B, C, H, W] -> (features [T, B, F] for the layer named

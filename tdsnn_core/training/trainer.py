@@ -14,11 +14,18 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from tdsnn_core.checkpoints import load_checkpoint, load_optimizer_state, save_checkpoint
+from tdsnn_core.checkpoints import (
+    load_checkpoint,
+    load_optimizer_state,
+    load_training_module,
+    save_checkpoint,
+)
 from tdsnn_core.config import TrainConfig, save_config
 from tdsnn_core.data import build_dataset
 from tdsnn_core.data.classes import dataset_classes
+from tdsnn_core.data.two_views import TwoViews
 from tdsnn_core.losses.objective import TopographicObjective
+from tdsnn_core.losses.simclr import ProjectionHead, nt_xent
 from tdsnn_core.models import TopographicSNN, create_model
 from tdsnn_core.training.distributed import (
     DistContext,
@@ -92,6 +99,17 @@ class _Run:
         self.test_set = build_dataset(
             data.kind, data.root, "test", subset=data.eval_subset, rotate=data.rotate, **shape
         )
+        self.simclr = config.objective.kind == "simclr"
+        readout = self.model.get_submodule(self.model.readout_name)
+        self.head = (
+            ProjectionHead(readout.in_features, config.objective.projection_dim)
+            if self.simclr
+            else None
+        )
+
+    def _training_modules(self) -> dict[str, torch.nn.Module]:
+        """Trained parts of the objective that the model does not hold (saved for --resume)."""
+        return {"projection_head": self.head} if self.head is not None else {}
 
     def fit(self, resume: bool) -> dict[str, float]:
         cfg, ctx = self.config, self.ctx
@@ -111,7 +129,11 @@ class _Run:
         else:
             sheets = initial_sheets(self.model, cfg.topography)
         self.sheets = sheets
+        if resume:
+            for name, module in self._training_modules().items():
+                load_training_module(self.last, name, module)
         model = self.model.to(ctx.device)
+        head = self.head.to(ctx.device) if self.head is not None else None
         if cfg.run.sync_bn and ctx.distributed:
             if ctx.device.type != "cuda":
                 raise TrainingError(
@@ -119,13 +141,16 @@ class _Run:
                     "CPU implementation); set run.sync_bn=false"
                 )
             model = convert_sync_batchnorm(model)
-        optimizer = self._optimizer(model)
+        optimizer = self._optimizer([model, *self._training_modules().values()])
         if resume:
             load_optimizer_state(self.last, optimizer)
         net = model
         if ctx.distributed:
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
             net = DistributedDataParallel(model, device_ids=ids)
+            if head is not None:
+                head = DistributedDataParallel(head, device_ids=ids)
+        self.project = head
         objective = TopographicObjective(cfg.topography, sheets, ctx.device)
         if self.progress:
             self._log_clusters(objective)
@@ -139,7 +164,7 @@ class _Run:
             drop_last=True,
         )
         loader = DataLoader(
-            self.train_set,
+            TwoViews(self.train_set) if self.simclr else self.train_set,
             cfg.optim.batch_size,
             sampler=sampler,
             num_workers=cfg.data.workers,
@@ -189,9 +214,10 @@ class _Run:
             self.board.close()  # flushed events survive a failed run
         return metrics
 
-    def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
-        decay = [p for p in model.parameters() if p.dim() > 1]
-        no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    def _optimizer(self, modules: list[torch.nn.Module]) -> torch.optim.Optimizer:
+        params = [p for module in modules for p in module.parameters()]
+        decay = [p for p in params if p.dim() > 1]
+        no_decay = [p for p in params if p.dim() <= 1]
         return torch.optim.AdamW(
             [
                 {"params": decay, "weight_decay": self.config.optim.weight_decay},
@@ -214,6 +240,8 @@ class _Run:
         started = time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", disable=not self.progress)
         for images, labels in bar:
+            if self.simclr:  # [B, 2, C, H, W]: two views per image, interleaved
+                images, labels = images.flatten(0, 1), labels.repeat_interleave(2)
             images = images.to(ctx.device, non_blocking=True)
             labels = labels.to(ctx.device, non_blocking=True)
             lr = cosine_lr(state["global_step"], total_steps, warmup, cfg.optim.lr)
@@ -221,11 +249,15 @@ class _Run:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
-                output = net(images, return_spikes=objective.needs_spikes)
-                logits = output.logits if objective.needs_spikes else output
+                full = objective.needs_spikes or self.simclr
+                output = net(images, return_spikes=full, detach_readout=self.simclr)
+                logits = output.logits if full else output
                 task = F.cross_entropy(
                     logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
                 )
+                if self.simclr:  # the network learns from NT-Xent; the readout is its probe
+                    embeddings = self.project(output.features.mean(0))
+                    task = task + nt_xent(embeddings, cfg.objective.temperature)
             with self.board.timed_topography():
                 topo = objective(model, output, generator)  # float32, outside autocast
             loss = task + weight * topo.total
@@ -234,7 +266,8 @@ class _Run:
             scaler.scale(loss).backward()
             if cfg.optim.grad_clip:
                 scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+                trained = [p for group in optimizer.param_groups for p in group["params"]]
+                torch.nn.utils.clip_grad_norm_(trained, cfg.optim.grad_clip)
             scaler.step(optimizer)
             scaler.update()
             self.board.log_step(
@@ -323,7 +356,7 @@ class _Run:
             "world_size": self.ctx.world_size,
             "classes": dataset_classes(self.train_set),  # ImageFolder: its folder names
         }
-        save_checkpoint(self.last, model, self.sheets, meta, optimizer)
+        save_checkpoint(self.last, model, self.sheets, meta, optimizer, self._training_modules())
         if is_best:
             save_checkpoint(self.best, model, self.sheets, meta)
         with open(self.out / "metrics.jsonl", "a") as fh:

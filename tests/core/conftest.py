@@ -42,7 +42,7 @@ def tiny_config(tmp_path: Path):
     def make(out_dir: Path | None = None, **sections) -> Path:
         config = {k: dict(v) for k, v in TINY.items()}
         for section, values in sections.items():
-            config[section].update(values)
+            config.setdefault(section, {}).update(values)
         config["run"]["out_dir"] = str(out_dir or tmp_path / "run")
         path = tmp_path / f"config_{len(list(tmp_path.glob('config_*')))}.yaml"
         path.write_text(yaml.safe_dump(config))
