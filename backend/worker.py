@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -32,6 +33,7 @@ class _Job:
     timesteps: int
     layers: tuple[str, ...]
     deadline: float
+    finish: Callable[[Inference], object] | None = None
     future: Future = field(default_factory=Future)
 
 
@@ -75,11 +77,18 @@ class InferenceWorker:
         self._queue.admit()
 
     def submit(
-        self, image: torch.Tensor, timesteps: int, layers: tuple[str, ...], deadline: float
+        self,
+        image: torch.Tensor,
+        timesteps: int,
+        layers: tuple[str, ...],
+        deadline: float,
+        finish: Callable[[Inference], object] | None = None,
     ) -> Future:
         """Queue one image [C, H, W] due by ``deadline`` (time.monotonic); the future resolves
-        to an :class:`Inference`."""
-        job = _Job(image, timesteps, layers, deadline)
+        to an :class:`Inference`, or to ``finish(inference)``, run on the worker's thread right
+        after the forward pass while its spikes are still in cache (for a small answer, such
+        as packing them: a job that ``finish`` fails fails alone)."""
+        job = _Job(image, timesteps, layers, deadline, finish)
         self._queue.put(job)
         return job.future
 
@@ -174,9 +183,12 @@ class InferenceWorker:
         for i, job in enumerate(jobs):
             if isinstance(results, Exception):
                 job.future.set_exception(results)
-            else:
-                spikes = {n: results[i].spikes[n] for n in job.layers}
-                job.future.set_result(Inference(results[i].logits, spikes))
+                continue
+            inference = Inference(results[i].logits, {n: results[i].spikes[n] for n in job.layers})
+            try:
+                job.future.set_result(job.finish(inference) if job.finish else inference)
+            except Exception as exc:  # a failed finish fails its job, not the worker
+                job.future.set_exception(exc)
 
 
 def _same(a: Inference, b: Inference) -> bool:

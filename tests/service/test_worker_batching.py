@@ -164,3 +164,30 @@ def test_a_real_models_burst_shares_a_batch_byte_for_byte() -> None:
                 assert got.logits.tobytes() == want.logits[0].numpy().tobytes()
                 for name, spikes in want.spikes.items():
                     assert np.array_equal(got.spikes[name], spikes[:, 0].bool().numpy())
+
+
+def test_finish_runs_on_the_worker_and_a_failing_one_fails_its_job_alone() -> None:
+    """``finish`` turns a job's inference into its answer on the worker's thread (the spikes
+    route packs small binary answers there); one that raises fails that job, and the worker
+    answers the jobs after it."""
+    model = Recorder()
+    model.gate.set()
+    worker = new_worker(model)
+    threads = []
+
+    def packed(inference: Inference) -> bytes:
+        threads.append(threading.current_thread().name)
+        return inference.logits.tobytes()
+
+    def broken(_: Inference) -> bytes:
+        raise ValueError("cannot pack")
+
+    deadline = time.monotonic() + 60
+    image = images(1)[0]
+    good = worker.submit(image, 4, ("a",), deadline, packed).result(timeout=30)
+    failed = worker.submit(image, 4, ("a",), deadline, broken)
+    after = worker.submit(image, 4, ("a",), deadline).result(timeout=30)
+    worker.close()
+    assert good == alone(image).logits.tobytes() and threads == ["infer-test"]
+    assert isinstance(failed.exception(timeout=30), ValueError)
+    assert_alone([after])
