@@ -57,13 +57,15 @@ class TopographyConfig:
 @dataclass
 class ObjectiveConfig:
     """What trains the network besides the topographic term: ``supervised`` (cross-entropy on
-    the labels) or ``simclr`` (self-supervised, two augmented views per image, NT-Xent at
+    the labels), ``simclr`` (self-supervised, two augmented views per image, NT-Xent at
     ``temperature`` on a ``projection_dim`` projection; the readout trains on detached features
-    as a linear probe, so top-1 stays measurable)."""
+    as a linear probe, so top-1 stays measurable) or ``supervised_simclr`` (both: cross-entropy
+    through the whole network on both views, plus NT-Xent). ``simclr_weight`` scales NT-Xent."""
 
     kind: str = "supervised"
     temperature: float = 0.1
     projection_dim: int = 128
+    simclr_weight: float = 1.0
 
 
 @dataclass
@@ -104,7 +106,7 @@ class TrainConfig:
 CHOICES = {
     "data.kind": ("fashion_mnist", "imagefolder", "gratings"),
     "topography.kind": ("stc", "tdann", "topoloss", "none"),
-    "objective.kind": ("supervised", "simclr"),
+    "objective.kind": ("supervised", "simclr", "supervised_simclr"),
     "run.device": ("auto", "cpu", "cuda"),
 }
 
@@ -139,13 +141,16 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConf
 def _consistent(config: TrainConfig) -> TrainConfig:
     """Reject settings that are valid one by one but not together."""
     objective = config.objective
-    if objective.kind == "simclr" and not config.data.augment:
+    if objective.kind != "supervised" and not config.data.augment:
         raise ConfigError(
-            "objective.kind simclr needs data.augment: true (its two views of an image are two "
-            "random augmentations; without them they are identical and the loss teaches nothing)"
+            f"objective.kind {objective.kind} needs data.augment: true (its two views of an image "
+            "are two random augmentations; without them they are identical and NT-Xent teaches "
+            "nothing)"
         )
     if not objective.temperature > 0:
         raise ConfigError(f"objective.temperature must be > 0, got {objective.temperature}")
+    if not objective.simclr_weight > 0:
+        raise ConfigError(f"objective.simclr_weight must be > 0, got {objective.simclr_weight}")
     if objective.projection_dim < 1:
         raise ConfigError(f"objective.projection_dim must be >= 1, got {objective.projection_dim}")
     return config

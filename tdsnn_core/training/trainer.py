@@ -99,7 +99,8 @@ class _Run:
         self.test_set = build_dataset(
             data.kind, data.root, "test", subset=data.eval_subset, rotate=data.rotate, **shape
         )
-        self.simclr = config.objective.kind == "simclr"
+        self.simclr = config.objective.kind != "supervised"  # two views per image, NT-Xent
+        self.probe = config.objective.kind == "simclr"  # the readout learns on detached features
         readout = self.model.get_submodule(self.model.readout_name)
         self.head = (
             ProjectionHead(readout.in_features, config.objective.projection_dim)
@@ -250,14 +251,15 @@ class _Run:
                 group["lr"] = lr
             with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=use_amp):
                 full = objective.needs_spikes or self.simclr
-                output = net(images, return_spikes=full, detach_readout=self.simclr)
+                output = net(images, return_spikes=full, detach_readout=self.probe)
                 logits = output.logits if full else output
                 task = F.cross_entropy(
                     logits.float(), labels, label_smoothing=cfg.optim.label_smoothing
                 )
-                if self.simclr:  # the network learns from NT-Xent; the readout is its probe
+                if self.simclr:
                     embeddings = self.project(output.features.mean(0))
-                    task = task + nt_xent(embeddings, cfg.objective.temperature)
+                    contrastive = nt_xent(embeddings, cfg.objective.temperature)
+                    task = task + cfg.objective.simclr_weight * contrastive
             with self.board.timed_topography():
                 topo = objective(model, output, generator)  # float32, outside autocast
             loss = task + weight * topo.total

@@ -108,7 +108,7 @@ def simclr_config(tiny_config, tmp_path: Path, epochs: int, per_class: int = 12,
         model={"options": options},
         data=data,
         objective={"kind": "simclr", "temperature": 0.5, "projection_dim": 8},
-        optim={"epochs": epochs, "batch_size": 8},
+        optim={"epochs": epochs, "batch_size": 8, **sections.pop("optim", {})},
         **sections,
     )
 
@@ -145,9 +145,26 @@ def test_simclr_teaches_the_network_to_match_two_views_of_an_image(tiny_config, 
     assert losses[-1] < losses[0] - 0.4
 
 
+def test_supervised_simclr_adds_weighted_nt_xent_to_the_cross_entropy(
+    tiny_config, tmp_path
+) -> None:
+    """``supervised_simclr`` at lr 0 (nothing moves): the task loss is the untrained network's
+    cross-entropy over 2 classes, log 2, plus the weight times NT-Xent at chance, log 15."""
+    weight = 0.25
+    still = simclr_config(tiny_config, tmp_path, epochs=1, topography={"kind": "none"},
+                          optim={"lr": 0.0})  # fmt: skip
+    train(load_config(still, [f"objective.simclr_weight={weight}",
+                              "objective.kind=supervised_simclr"]), progress=False)  # fmt: skip
+    line = json.loads((tmp_path / "simclr" / "metrics.jsonl").read_text().splitlines()[0])
+    assert line["train_task_loss"] == pytest.approx(math.log(2) + weight * math.log(15), abs=0.05)
+
+
 def test_simclr_without_augmentation_or_head_is_a_clear_error(tiny_config, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="data.augment"):
-        load_config(tiny_config(), ["objective.kind=simclr"])
+    for kind in ("simclr", "supervised_simclr"):
+        with pytest.raises(ConfigError, match=f"{kind} needs data.augment"):
+            load_config(tiny_config(), [f"objective.kind={kind}"])
+    with pytest.raises(ConfigError, match="simclr_weight must be > 0"):
+        load_config(tiny_config(data={"augment": True}), ["objective.simclr_weight=0"])
     with pytest.raises(ConfigError, match="objective.kind"):
         load_config(tiny_config(), ["objective.kind=byol"])
     supervised = load_config(tiny_config(tmp_path / "plain", optim={"epochs": 1}))
