@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.distributed.nn.functional import all_gather
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ def all_reduce_sum(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
         values = values.clone()
         dist.all_reduce(values)
     return values
+
+
+def gather_views(views: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+    """Every process's rows of ``views`` [b, ...], concatenated in rank order [W * b, ...], with
+    the gradient sent back to each process's own rows (identity in a single process). A loss
+    of the gathered rows, averaged by DDP over processes, has the one-process gradient: each
+    process's rows collect the gradient of all W copies of the loss, DDP divides by W."""
+    if not ctx.distributed:
+        return views
+    return torch.cat(all_gather(views), dim=0)
 
 
 def shutdown(ctx: DistContext) -> None:

@@ -31,6 +31,7 @@ from tdsnn_core.training.distributed import (
     DistContext,
     all_reduce_sum,
     convert_sync_batchnorm,
+    gather_views,
     init_distributed,
     shutdown,
 )
@@ -258,6 +259,7 @@ class _Run:
                 )
                 if self.simclr:
                     embeddings = self.project(output.features.mean(0))
+                    embeddings = gather_views(embeddings, ctx)  # negatives from every process
                     contrastive = nt_xent(embeddings, cfg.objective.temperature)
                     task = task + cfg.objective.simclr_weight * contrastive
             with self.board.timed_topography():

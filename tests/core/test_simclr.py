@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
@@ -19,6 +21,7 @@ from tdsnn_core.config import ConfigError, load_config
 from tdsnn_core.losses.simclr import nt_xent, partner_indices
 from tdsnn_core.models import create_model
 from tdsnn_core.training import train
+from tdsnn_core.training.distributed import DistContext, gather_views
 
 
 def slow_nt_xent(z: np.ndarray, temperature: float) -> float:
@@ -189,3 +192,35 @@ def test_simclr_under_torchrun_syncs_its_head(tiny_config, torchrun, tmp_path: P
     assert keys == {
         f"training.projection_head.mlp.{i}.{p}" for i in (0, 2) for p in ("weight", "bias")
     }
+
+
+def _gathered_nt_xent_gradient(rank: int, world: int, rendezvous: str, x, weight, out: str):
+    """One process of :func:`test_gathered_views_give_the_one_process_gradient`."""
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank,
+                            world_size=world)  # fmt: skip
+    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    layer.weight.data.copy_(weight)
+    net = torch.nn.parallel.DistributedDataParallel(layer)
+    ctx = DistContext(rank, world, rank, torch.device("cpu"))
+    nt_xent(gather_views(net(x.chunk(world)[rank]), ctx), 0.5).backward()
+    if rank == 0:
+        np.save(out, layer.weight.grad.numpy())
+    dist.destroy_process_group()
+
+
+def test_gathered_views_give_the_one_process_gradient(tmp_path: Path) -> None:
+    """Two gloo processes, each with half of 16 interleaved views through a DDP layer: NT-Xent
+    over the views gathered from both has the gradient of one process on all 16 (each view's
+    negatives are all 14 others), not that of two separate halves (6 negatives each)."""
+    generator = torch.Generator().manual_seed(5)
+    x, weight = torch.randn(16, 6, generator=generator), torch.randn(4, 6, generator=generator)
+    out = tmp_path / "grad.npy"
+    mp.spawn(_gathered_nt_xent_gradient, args=(2, str(tmp_path / "rendezvous"), x, weight,
+                                               str(out)), nprocs=2)  # fmt: skip
+    whole = weight.clone().requires_grad_()
+    nt_xent(x @ whole.T, 0.5).backward()
+    halves = weight.clone().requires_grad_()
+    sum(nt_xent(part @ halves.T, 0.5) for part in x.chunk(2)).div(2).backward()
+    gathered = torch.from_numpy(np.load(out))
+    torch.testing.assert_close(gathered, whole.grad, rtol=1e-5, atol=1e-6)
+    assert (halves.grad - whole.grad).norm() > 0.05 * whole.grad.norm()  # the test can tell
