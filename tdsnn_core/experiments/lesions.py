@@ -149,9 +149,15 @@ class ReadoutScorer:
 
     @classmethod
     def fit(
-        cls, model: TopographicSNN, probes: ProbeSet, layer: str, batch_size: int = 64
+        cls,
+        model: TopographicSNN,
+        probes: ProbeSet,
+        layer: str,
+        batch_size: int = 64,
+        intact_rates: np.ndarray | None = None,
     ) -> ReadoutScorer:
-        """Fit a readout on each half of :meth:`ProbeSet.halves`; each scores the other."""
+        """Fit a readout on each half of :meth:`ProbeSet.halves`; each scores the other.
+        ``intact_rates`` [n_probes, N]: ``layer``'s rates to the probes, if already recorded."""
         if len(probes.categories) < 2:
             raise ValueError("a category readout needs probes of at least 2 categories")
         second = probes.halves()[1]
@@ -168,6 +174,12 @@ class ReadoutScorer:
             batch_size=batch_size,
             sources=probes.sources,
         )
+        if intact_rates is not None:
+            if intact_rates.shape[0] != len(probes.labels):
+                raise ValueError(
+                    f"{len(intact_rates)} intact rates for {len(probes.labels)} probes"
+                )
+            scorer._intact = {layer: intact_rates}
         rates = scorer.rates({})
         for k, readout in enumerate(scorer.readouts):
             fitted_on = scorer.scored_by != k

@@ -158,7 +158,7 @@ def analyze_checkpoint(
         if result.categories is None:
             raise ValueError("no category map of the IT layer to centre the lesions on")
         sheet = ckpt.sheets[it]
-        scorer = ReadoutScorer.fit(model, result.probes, it, bs)
+        scorer = ReadoutScorer.fit(model, result.probes, it, bs, intact_rates=probe_rates()[it])
         before = scorer({})
         radius = settings.lesion_radius_fraction * sheet.size_mm
         maps = result.categories

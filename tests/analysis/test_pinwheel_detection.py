@@ -159,7 +159,7 @@ def test_shuffle_null_beside_a_resolvable_map():
     ("n_units", "spacing_mm", "noise_deg", "reason"),
     [
         (784, 3.5, 0.0, "units too sparse"),  # the bundled V1 density
-        (20_000, 0.39, 0.0, "units too sparse"),  # Lambda = 1.5 unit spacings
+        (5_000, 0.78, 0.0, "units too sparse"),  # Lambda = 1.5 unit spacings
         (20_000, 12.0, 0.0, "too few columns"),
         (20_000, 2.0, 30.0, "too few effective units per kernel"),
     ],

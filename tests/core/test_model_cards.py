@@ -7,17 +7,23 @@ import numpy as np
 import pytest
 import yaml
 
-from tdsnn_core.analysis.maps import smoothness_difference
+from tdsnn_core.analysis.maps import selectivity_peak, smoothness_difference
+from tdsnn_core.analysis.probes import load_probe_folder
 from tdsnn_core.cards import CardError, build_card, check_card, read_card, write_card
 from tdsnn_core.checkpoints import load_checkpoint
 from tdsnn_core.cli import main
 from tdsnn_core.config import load_config
 from tdsnn_core.experiments import (
     AnalysisSettings,
-    analyze_checkpoint,
+    LesionEffect,
+    ReadoutScorer,
     area_layer,
+    default_layer,
+    disc_lesion,
     layer_orientation_map,
+    probe_category_maps,
 )
+from tdsnn_core.recording import record_rates
 from tdsnn_core.training import train
 from tdsnn_core.training.sheets_setup import sheets_differ
 
@@ -189,16 +195,31 @@ def test_default_model_face_patch_lesion_costs_faces_more_than_random_and_baseli
     control's interval, resampled over those sources, reaches 16 points (models/README.md)."""
     settings = AnalysisSettings(probe_root=str(PROBES))
     effects = {
-        name: analyze_checkpoint(
-            load_checkpoint(MODELS / f"{name}.safetensors"),
-            settings,
-            parts=("categories", "lesions"),
-            progress=False,
-        ).lesions
-        for name in ("categories_stc", "categories_none")
+        name: face_patch_lesion(name, settings) for name in ("categories_stc", "categories_none")
     }
-    stc, none = effects["categories_stc"], effects["categories_none"]
-    faces = list(stc).index("faces")
-    face = stc["faces"]
+    (face, faces), (none, _) = effects["categories_stc"], effects["categories_none"]
     assert face.deficit[faces] >= 2 * max(face.control_deficit[faces], 1.0)
-    assert face.deficit_interval[faces, 0] > none["faces"].deficit_interval[faces, 1]
+    assert face.deficit_interval[faces, 0] > none.deficit_interval[faces, 1]
+
+
+def face_patch_lesion(name: str, settings: AnalysisSettings) -> tuple[LesionEffect, int]:
+    """The face-patch lesion of ``tdsnn analyze --parts categories,lesions`` (the same probes,
+    patches, readouts, disc, seed and controls; not the nulls of the maps, the other
+    categories' lesions or the radius sweep) and the faces' index among the categories."""
+    ckpt = load_checkpoint(MODELS / f"{name}.safetensors")
+    model, spec = ckpt.model.eval(), ckpt.model.config
+    it = default_layer(ckpt, settings.it_layer, "IT", last=True)
+    probes = load_probe_folder(settings.probe_root, spec["input_size"], spec["in_channels"])
+    rates = record_rates(model, probes.images, [it], settings.batch_size)[it]
+    sheet = ckpt.sheets[it]
+    maps = probe_category_maps(sheet.positions, rates, probes, n_samples=1, n_permutations=1)
+    scorer = ReadoutScorer.fit(model, probes, it, settings.batch_size, intact_rates=rates)
+    effect = disc_lesion(
+        scorer,
+        sheet,
+        selectivity_peak(maps, "faces"),
+        settings.lesion_radius_fraction * sheet.size_mm,
+        seed=settings.seed,
+        n_controls=settings.lesion_controls,
+    )
+    return effect, list(maps.categories).index("faces")

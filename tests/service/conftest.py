@@ -8,7 +8,7 @@ import httpx
 import pytest
 import torch
 from safetensors.torch import save_file
-from service_helpers import start_server, write_checkpoint
+from service_helpers import TINY, start_server, write_checkpoint
 
 from tdsnn_core.checkpoints import load_checkpoint
 
@@ -23,14 +23,7 @@ LIMITS = {
 def models_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     write_checkpoint(folder / "mini.safetensors")
-    write_checkpoint(
-        folder / "tiny.safetensors",
-        widths=[4, 8, 8, 8],
-        stem_width=4,
-        input_size=16,
-        timesteps=2,
-        num_classes=4,
-    )
+    write_checkpoint(folder / "tiny.safetensors", **TINY)
     (folder / "corrupt.safetensors").write_bytes(b"\x00\x01 not a checkpoint")
     torch.save({"weights": torch.zeros(2)}, folder / "pickled.pt")
     save_file({"w": torch.zeros(2)}, str(folder / "foreign.safetensors"))

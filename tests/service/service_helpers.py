@@ -20,6 +20,7 @@ from tdsnn_core.models import create_model
 from tdsnn_core.sheets import build_sheets
 
 REPO = Path(__file__).resolve().parents[2]
+TINY = {"widths": [4, 8, 8, 8], "stem_width": 4, "input_size": 16, "timesteps": 2, "num_classes": 4}
 
 
 def write_checkpoint(path: Path, name: str = "sresnet_mini", **options) -> None:

@@ -4,6 +4,7 @@ next answers are byte-identical to a fresh server's); 1,000 mixed requests leak 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import httpx
@@ -77,10 +78,18 @@ def test_past_its_deadline_a_request_gets_504_and_leaves_the_model_clean(slow):
     other = {"layer": "layer2.0", "x_mm": 18.0, "y_mm": 18.0, "radius_mm": 15.0}
     with httpx.Client(base_url=slow, timeout=120) as http:
 
+        def answer(path: str, **request) -> bytes:
+            """The first 200 within 60 s: an aborted job stops at its next topographic layer,
+            and one layer of sresnet18 at T = 64 can take seconds on a loaded 2-core machine,
+            so a request queued right behind it may itself run out of time."""
+            give_up = time.monotonic() + 60
+            while (reply := http.post(path, **request)).status_code == 504:
+                assert time.monotonic() < give_up, "the lane stayed busy for 60 s"
+            assert reply.status_code == 200, reply.text
+            return reply.content
+
         def answers() -> list[bytes]:
-            replies = [http.post(spikes, json=light), http.post(lesioned, params=disc, json=light)]
-            assert [r.status_code for r in replies] == [200, 200], [r.text for r in replies]
-            return [r.content for r in replies]
+            return [answer(spikes, json=light), answer(lesioned, params=disc, json=light)]
 
         fresh = answers()
         for reply in (
@@ -88,6 +97,6 @@ def test_past_its_deadline_a_request_gets_504_and_leaves_the_model_clean(slow):
             http.post(lesioned, params=other, json=heavy),
         ):
             assert error(reply, 504)["code"] == "deadline_exceeded"
-        # Answered within the deadline only if the aborted jobs freed their threads; equal
-        # only if neither left neuron state or the other disc's silencing behind.
+        # Equal only if neither aborted job left neuron state or the other disc's silencing
+        # behind (that the lanes' threads are freed at the next layer: test_deadline_guard).
         assert answers() == fresh
