@@ -21,7 +21,7 @@ from tdsnn_core.experiments.lesions import (
     random_units,
     unit_lesion,
 )
-from tdsnn_core.experiments.pipeline import ModelAnalysis, analyze_checkpoint
+from tdsnn_core.experiments.pipeline import ModelAnalysis, analyze_checkpoint, patch_lesion
 from tdsnn_core.experiments.robustness import (
     RobustnessCurve,
     fgsm,
@@ -69,6 +69,7 @@ __all__ = [
     "layer_orientation_map",
     "lesion_sweep",
     "mean_word_entropy",
+    "patch_lesion",
     "perturbed_accuracy",
     "perturbed_correct",
     "pgd",

@@ -32,7 +32,13 @@ from tdsnn_core.experiments.layer_maps import (
     layer_orientation_map,
     probe_category_maps,
 )
-from tdsnn_core.experiments.lesions import LesionEffect, ReadoutScorer, disc_lesion, lesion_sweep
+from tdsnn_core.experiments.lesions import (
+    LesionEffect,
+    ReadoutScorer,
+    Score,
+    disc_lesion,
+    lesion_sweep,
+)
 from tdsnn_core.experiments.robustness import RobustnessCurve, robustness_curves
 from tdsnn_core.experiments.settings import PARTS, AnalysisSettings
 from tdsnn_core.experiments.temporal import (
@@ -43,6 +49,7 @@ from tdsnn_core.experiments.temporal import (
     timestep_sweep,
 )
 from tdsnn_core.recording import record_rates
+from tdsnn_core.sheets import CorticalSheet
 
 
 @dataclass
@@ -78,6 +85,27 @@ class ModelAnalysis:
         if self.image_sources is None:
             return None
         return self.image_sources[spread_subset(len(self.image_sources), n_images)]
+
+
+def patch_lesion(
+    scorer: ReadoutScorer,
+    sheet: CorticalSheet,
+    maps: CategoryMaps,
+    category: str,
+    settings: AnalysisSettings,
+    before: Score | None = None,
+) -> LesionEffect:
+    """``tdsnn analyze``'s lesion of ``category``'s patch: a disc of ``lesion_radius_fraction``
+    of the sheet's edge at :func:`selectivity_peak`, beside ``lesion_controls`` random lesions."""
+    return disc_lesion(
+        scorer,
+        sheet,
+        selectivity_peak(maps, category),
+        settings.lesion_radius_fraction * sheet.size_mm,
+        seed=settings.seed,
+        before=before,
+        n_controls=settings.lesion_controls,
+    )
 
 
 def spread_subset(n_total: int, n: int) -> np.ndarray:
@@ -160,18 +188,9 @@ def analyze_checkpoint(
         sheet = ckpt.sheets[it]
         scorer = ReadoutScorer.fit(model, result.probes, it, bs, intact_rates=probe_rates()[it])
         before = scorer({})
-        radius = settings.lesion_radius_fraction * sheet.size_mm
         maps = result.categories
         result.lesions = {
-            name: disc_lesion(
-                scorer,
-                sheet,
-                selectivity_peak(maps, name),
-                radius,
-                seed=seed,
-                before=before,
-                n_controls=settings.lesion_controls,
-            )
+            name: patch_lesion(scorer, sheet, maps, name, settings, before=before)
             for name in maps.categories
         }
         result.sweep_category = maps.categories[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tdsnn_core.analysis.maps import selectivity_peak, smoothness_difference
+from tdsnn_core.analysis.maps import smoothness_difference
 from tdsnn_core.analysis.probes import load_probe_folder
 from tdsnn_core.cards import CardError, build_card, check_card, read_card, write_card
 from tdsnn_core.checkpoints import load_checkpoint
@@ -19,8 +19,8 @@ from tdsnn_core.experiments import (
     ReadoutScorer,
     area_layer,
     default_layer,
-    disc_lesion,
     layer_orientation_map,
+    patch_lesion,
     probe_category_maps,
 )
 from tdsnn_core.recording import record_rates
@@ -214,12 +214,5 @@ def face_patch_lesion(name: str, settings: AnalysisSettings) -> tuple[LesionEffe
     sheet = ckpt.sheets[it]
     maps = probe_category_maps(sheet.positions, rates, probes, n_samples=1, n_permutations=1)
     scorer = ReadoutScorer.fit(model, probes, it, settings.batch_size, intact_rates=rates)
-    effect = disc_lesion(
-        scorer,
-        sheet,
-        selectivity_peak(maps, "faces"),
-        settings.lesion_radius_fraction * sheet.size_mm,
-        seed=settings.seed,
-        n_controls=settings.lesion_controls,
-    )
+    effect = patch_lesion(scorer, sheet, maps, "faces", settings)
     return effect, list(maps.categories).index("faces")
