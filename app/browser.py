@@ -88,7 +88,8 @@ FRAME_SWITCH_JS = """async (steps) => {
 
 
 class PageError(RuntimeError):
-    """The dashboard showed an error (the text of its alert)."""
+    """The dashboard showed an error (the text of its alert), or not what was awaited in time
+    (what it showed instead)."""
 
 
 def browser_missing() -> str | None:
@@ -120,15 +121,32 @@ def load_dashboard(page, url: str, timeout_ms: float = 120_000) -> str:
     return wait_for_stimulus(page, None, timeout_ms)
 
 
+def page_state(page) -> str:
+    """What the page shows now, for a failure message: label, sheets, status and alert."""
+    state = page.evaluate(
+        """() => ({label: window.tdsnn.text("stimulus-label"), sheets: window.tdsnn.drawn(),
+          status: window.tdsnn.text("status-message"), alert: window.tdsnn.error()})"""
+    )
+    return ", ".join(f"{key}: {value!r}" for key, value in state.items())
+
+
 def stimulus_label(page) -> str | None:
     return page.evaluate("() => window.tdsnn.text('stimulus-label')")
 
 
 def wait_for_stimulus(page, previous: str | None, timeout_ms: float = 120_000) -> str:
     """Wait until the page shows a stimulus other than ``previous``; return its label. An
-    error the page shows meanwhile (one not already on it) raises :class:`PageError`."""
+    error the page shows meanwhile (one not already on it), or none in ``timeout_ms``, raises
+    :class:`PageError`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     stale = page.evaluate("() => window.tdsnn.error()")
-    shown = page.wait_for_function(STIMULUS_SHOWN_JS, arg=[previous, stale], timeout=timeout_ms)
+    try:
+        shown = page.wait_for_function(STIMULUS_SHOWN_JS, arg=[previous, stale], timeout=timeout_ms)
+    except PlaywrightTimeout as exc:
+        raise PageError(
+            f"no new stimulus within {timeout_ms / 1000:g} s; {page_state(page)}"
+        ) from exc
     outcome = shown.json_value()
     if "error" in outcome:
         raise PageError(outcome["error"])

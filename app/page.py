@@ -120,9 +120,10 @@ class Dashboard:
         self.model.param.watch(self._model_changed, "value")
         self.timesteps.param.watch(self.show_stimulus, "value_throttled")
         self.tabs.param.watch(lambda event: self._open_tab(event.new), "active")
-        # Started with the session, not once the page has loaded: the service calls and the
-        # first stimulus's sheets run while the browser still loads the page's scripts.
-        pn.state.execute(self.start)
+        # Started once the browser has rendered the page: a change made while the browser
+        # still builds the first document can reach it before the models it refers to
+        # ("reference ... isn't known"), and the sheets then never appear.
+        pn.state.onload(self.start)
 
     async def start(self) -> None:
         """List the models and probe images, then show the default model."""

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from dashboard_helpers import DEFAULT_MODEL, start_server
 
-from app.browser import browser_missing, launch, load_dashboard, new_page
+from app.browser import PageError, browser_missing, launch, load_dashboard, new_page
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +61,9 @@ def dashboard(browser, server):
     """(page, recorder): the dashboard with its first stimulus (the default grating) drawn."""
     page = new_page(browser)
     recorder = Recorder(page)
-    load_dashboard(page, f"{server}/dashboard")
+    try:
+        load_dashboard(page, f"{server}/dashboard")
+    except PageError as exc:
+        pytest.fail(f"the dashboard did not load: {exc}; console errors: {recorder.errors}")
     yield page, recorder
     page.close()
