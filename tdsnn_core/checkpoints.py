@@ -2,12 +2,14 @@
 
 Layout: tensors ``model.<param>``, ``sheet.<layer>`` (positions) and, in training checkpoints,
 ``optim.<i>.<key>``; the header's ``tdsnn`` field is the JSON metadata (format, model name and
-config, sheet records, epoch, metrics, library versions). Loading never unpickles.
+config, sheet records, epoch, metrics, library versions and the CPU's kernel set). Loading never
+unpickles.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +43,19 @@ class Checkpoint:
 
 
 def library_versions() -> dict[str, str]:
+    """The software a checkpoint was made with, and the CPU kernel set (``cpu_isa``): on the
+    CPU, training with the same config and seed is bit for bit repeatable on one kernel set,
+    but convolutions (oneDNN) round differently on AVX-512 and AVX2, so the same seed trains
+    another model there. ``ONEDNN_MAX_CPU_ISA``, when set, caps oneDNN's set and is recorded."""
+    isa = torch.backends.cpu.get_cpu_capability()
+    if cap := os.environ.get("ONEDNN_MAX_CPU_ISA"):
+        isa = f"{isa}, ONEDNN_MAX_CPU_ISA={cap}"
     return {
         "tdsnn": tdsnn_core.__version__,
         "torch": torch.__version__,
         "spikingjelly": getattr(spikingjelly, "__version__", "2.0.0"),
         "python": platform.python_version(),
+        "cpu_isa": isa,
     }
 
 

@@ -42,6 +42,20 @@ def test_round_trip_rebuilds_the_same_network(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_checkpoint_records_the_cpu_kernel_set(tmp_path: Path, monkeypatch) -> None:
+    """The same seed trains another model on AVX2 than on AVX-512 (oneDNN's convolutions round
+    differently), so a checkpoint says which kernel set made it, and oneDNN's cap when set."""
+    model, sheets = make_model_and_sheets()
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    save_checkpoint(tmp_path / "a.safetensors", model, sheets, {"epoch": 1})
+    isa = torch.backends.cpu.get_cpu_capability()
+    assert read_metadata(tmp_path / "a.safetensors")["versions"]["cpu_isa"] == isa
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    save_checkpoint(tmp_path / "b.safetensors", model, sheets, {"epoch": 1})
+    recorded = read_metadata(tmp_path / "b.safetensors")["versions"]["cpu_isa"]
+    assert recorded == f"{isa}, ONEDNN_MAX_CPU_ISA=AVX2"
+
+
 def test_optimizer_state_round_trip(tmp_path: Path) -> None:
     model, sheets = make_model_and_sheets()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
