@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from tdsnn_core.checkpoints import (
+    library_versions,
     load_checkpoint,
     load_optimizer_state,
     load_training_module,
@@ -128,6 +129,7 @@ class _Run:
             self.model.load_state_dict(ckpt.model.state_dict())
             sheets = ckpt.sheets
             state.update(ckpt.meta["train_state"])
+            self._note_other_kernels(ckpt.meta.get("versions", {}).get("cpu_isa"))
         else:
             sheets = initial_sheets(self.model, cfg.topography)
         self.sheets = sheets
@@ -336,6 +338,17 @@ class _Run:
             f"(task {task.item():.4g}, L_L {topo.rate.item():.4g}, L_S {topo.timing.item():.4g}); "
             f"{kept}. Lower optim.lr or the topography weights (alpha, beta)."
         )
+
+    def _note_other_kernels(self, trained_on: str | None) -> None:
+        """Say so when a CPU run resumes a checkpoint made on another kernel set: the epochs
+        after it round differently, so the run will not match an uninterrupted one."""
+        here = library_versions()["cpu_isa"]
+        if self.ctx.device.type == "cpu" and trained_on not in (None, here) and self.ctx.is_main:
+            tqdm.write(
+                f"note: {self.last} was trained on CPU kernels {trained_on}, this run uses "
+                f"{here}: the resumed run will not match an uninterrupted one bit for bit",
+                file=sys.stderr,
+            )
 
     def _log_clusters(self, objective: TopographicObjective) -> None:
         """Print each layer's effective loss cluster (units, extent) before training."""

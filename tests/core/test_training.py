@@ -93,6 +93,24 @@ def test_resume_after_kill_9_ends_with_the_same_weights(tiny_config, tmp_path: P
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
+def test_resuming_on_other_cpu_kernels_says_it_will_not_match(
+    tiny_config, monkeypatch, capsys
+) -> None:
+    """A checkpoint records its CPU kernel set; resuming it on another set (here: one recorded
+    under oneDNN's AVX2 cap) notes that the run will not match an uninterrupted one, and
+    resuming on the same set says nothing."""
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    train(load_config(tiny_config(optim={"epochs": 1})), progress=False)
+    train(load_config(tiny_config(optim={"epochs": 2})), resume=True, progress=False)
+    assert "will not match" not in capsys.readouterr().err
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # recorded at save, not applied in-process
+    train(load_config(tiny_config(optim={"epochs": 3})), resume=True, progress=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    train(load_config(tiny_config(optim={"epochs": 4})), resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert "ONEDNN_MAX_CPU_ISA=AVX2, this run uses" in err and "will not match" in err
+
+
 def test_topography_weight_ramps_linearly_to_one() -> None:
     assert [topography_weight(step, 4) for step in range(6)] == [0.25, 0.5, 0.75, 1, 1, 1]
     assert topography_weight(0, 0) == topography_weight(7, 0) == 1.0  # no ramp
